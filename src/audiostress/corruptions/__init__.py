@@ -1,0 +1,38 @@
+"""Corruptions: the registry, the base contract and graph nodes.
+
+>>> from audiostress.corruptions import create
+>>> node = create("gaussian_noise", severity=2)
+>>> node.to_dict()["params"]
+{'snr_db': 30.0}
+"""
+
+from .base import FAMILIES, Clean, Corruption, Node, check_severity
+from .graph import CASCADES, Cascade, Chain, Maybe, OneOf, cascade_at, from_dict, register_cascade
+from .params import Choice, Param, SeverityTable, Uniform, parse_cli_value
+from .registry import available, create, get, load_builtins, register
+
+__all__ = [
+    "CASCADES",
+    "FAMILIES",
+    "Cascade",
+    "Chain",
+    "Choice",
+    "Clean",
+    "Corruption",
+    "Maybe",
+    "Node",
+    "OneOf",
+    "Param",
+    "SeverityTable",
+    "Uniform",
+    "available",
+    "cascade_at",
+    "check_severity",
+    "create",
+    "from_dict",
+    "get",
+    "load_builtins",
+    "parse_cli_value",
+    "register",
+    "register_cascade",
+]

@@ -1,0 +1,29 @@
+"""White Gaussian noise at a target SNR."""
+
+from __future__ import annotations
+
+from .base import Corruption
+from ._mixing import mix_at_snr, per_item_noise
+from .params import Param, SeverityTable
+from .registry import register
+
+
+@register
+class GaussianNoise(Corruption):
+    """Add white Gaussian noise so the clip's SNR (over its valid samples) is ``snr_db``."""
+
+    name = "gaussian_noise"
+    family = "noise"
+    description = "White Gaussian noise at snr_db, power measured over the valid samples."
+    stochastic = True
+    params = (Param("snr_db", 20.0, float, low=-20.0, high=120.0, unit="dB", help="signal-to-noise ratio"),)
+    # Li, Chen & Wei 2025 / AudioMarkBench gaussian-noise levels (ANCHORS.md).
+    levels = SeverityTable(
+        "li2025",
+        "Li, Chen & Wei 2025 'Measuring the Robustness of Audio Deepfake Detectors' / AudioMarkBench",
+        ({"snr_db": 40.0}, {"snr_db": 30.0}, {"snr_db": 20.0}, {"snr_db": 10.0}, {"snr_db": 5.0}),
+    )
+
+    def transform(self, audio, sample_rate, params, generators, lengths):  # type: ignore[override]
+        noise = per_item_noise(generators, audio.shape[1], lengths, audio.shape[-1], audio.device)
+        return mix_at_snr(audio, noise, params["snr_db"], lengths)
