@@ -30,3 +30,28 @@ def speech_batch() -> torch.Tensor:
 
 def gens(*seeds: int) -> list[torch.Generator]:
     return [make_generator(s) for s in seeds]
+
+
+# --- background_noise: a deterministic generated noise folder for the whole session ---------
+@pytest.fixture(scope="session", autouse=True)
+def generated_noise_dir(tmp_path_factory):
+    """Write a babble-like clip (summed speech_like voices, 16 kHz) and a mains hum with harmonics
+    (8 kHz, to exercise resampling) to a temp folder and point AUDIOSTRESS_NOISE_DIR at it;
+    the previous environment value is restored after the session."""
+    import os
+
+    from audiostress.audio import save
+
+    folder = tmp_path_factory.mktemp("noise_dir")
+    babble = sum(speech_like(2.0, SR, seed=100 + k) for k in range(4)) / 4.0
+    save(folder / "babble.wav", babble, SR)
+    t = torch.arange(2 * 8000, dtype=torch.float64) / 8000
+    hum = sum(0.2 / h * torch.sin(2 * torch.pi * 50.0 * h * t) for h in (1, 2, 3, 5))
+    save(folder / "hum.wav", hum.to(torch.float32).unsqueeze(0), 8000)
+    before = os.environ.get("AUDIOSTRESS_NOISE_DIR")
+    os.environ["AUDIOSTRESS_NOISE_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("AUDIOSTRESS_NOISE_DIR", None)
+    else:
+        os.environ["AUDIOSTRESS_NOISE_DIR"] = before
