@@ -1,0 +1,1 @@
+"""Grid presets shipped with audiostress (YAML, read by ``audiostress.runners.grid.load_grid``)."""

@@ -1,0 +1,1 @@
+"""Runners: grids, plans, the sweep, its store and the CPU worker pool."""

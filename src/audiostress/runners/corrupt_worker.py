@@ -1,0 +1,78 @@
+"""The per-item work function the sweep hands to the CPU worker pool.
+
+``corrupt_item`` is a module-level function (picklable for process workers):
+payload ``(node dict, clean audio [C, T] numpy, sample_rate, seed)`` ->
+``CorruptResult`` with the corrupted audio, its measured SNR against the clean
+clip and the time taken, or the error text. Failures are caught here and
+returned as data, so one bad item never stops the pool's stream.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..corruptions import from_dict
+from ..corruptions.base import Node
+from ..measure import snr_db
+from ..seeding import make_generator
+
+Payload = tuple[dict[str, Any], np.ndarray, int, int]
+
+_NODES: dict[str, Node] = {}
+_MAX_CACHED_NODES = 64
+
+
+@dataclass(frozen=True)
+class CorruptResult:
+    """What one corrupted item brings back from a worker."""
+
+    audio: np.ndarray | None
+    snr_db: float | None
+    elapsed_ms: float
+    error: str | None = None
+
+
+def node_from_dict(data: dict[str, Any]) -> Node:
+    """Rebuild a node once per process (nodes are pure, so sharing them is safe)."""
+    key = repr(data)
+    node = _NODES.get(key)
+    if node is None:
+        if len(_NODES) >= _MAX_CACHED_NODES:
+            _NODES.clear()
+        node = _NODES[key] = from_dict(data)
+    return node
+
+
+def corrupt_tensor(node: Node, audio: torch.Tensor, sample_rate: int, seed: int) -> torch.Tensor:
+    """Corrupt one ``[C, T]`` clip with the generator of its (clip, cell) seed."""
+    batch = audio.unsqueeze(0)
+    lengths = torch.tensor([audio.shape[-1]], dtype=torch.long)
+    out = node.apply_items(batch, sample_rate, [make_generator(seed)], lengths)[0]
+    if not bool(torch.isfinite(out).all()):
+        raise RuntimeError(f"{node.label()} produced NaN or Inf samples")
+    return out
+
+
+def corrupt_item(payload: Payload) -> CorruptResult:
+    """Corrupt one clip on CPU; exceptions come back as ``CorruptResult.error``."""
+    node_dict, audio_np, sample_rate, seed = payload
+    start = time.perf_counter()
+    try:
+        node = node_from_dict(node_dict)
+        clean = torch.from_numpy(np.ascontiguousarray(audio_np))
+        out = corrupt_tensor(node, clean, int(sample_rate), int(seed))
+        snr = float(snr_db(clean, out)[0])
+        return CorruptResult(out.numpy(), snr, (time.perf_counter() - start) * 1e3)
+    except Exception as exc:  # reported as an error row for this (clip, cell)
+        label = node_dict.get("name") or node_dict.get("type", "corruption")
+        return CorruptResult(None, None, (time.perf_counter() - start) * 1e3, f"corruption {label} failed: {one_line(exc)}")
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
