@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from audiostress.runners.plan import Shard, make_plan, pair_seed, parse_shard, shard_of
+from audiostress.runners.plan import Shard, group_of, make_plan, n_groups_for, pair_seed, parse_shard
 from audiostress.seeding import derive_seed
 
 
@@ -37,15 +37,31 @@ def test_shards_partition_the_clips_and_keep_every_cell_of_a_clip_together() -> 
     assert all(len(p.clips) > 5 for p in shards)  # roughly balanced (60 clips, 3 shards)
     for p in shards:
         assert all(len(p.units(i)) == len(CELLS) for i in range(len(p.clips)))
-    # Stable: the same clip id always falls in the same shard, whatever the other clips.
-    assert make_plan([C("clip042")], CELLS, 0, shard=Shard(shard_of("clip042", 3), 3)).clips == [C("clip042")]
+    # Stable: a clip's shard follows from the hash of its id and the dataset size only.
+    group = group_of("clip042", n_groups_for(len(CLIPS)))
+    owner = shards[group % 3]
+    assert C("clip042") in owner.clips
+
+
+def test_groups_are_whole_in_a_shard_and_yielded_whole() -> None:
+    full = make_plan(CLIPS, CELLS, 0)
+    by_group = {tuple(full.clips[i].clip_id for i in idx) for idx in full.chunks()}
+    assert sum(len(g) for g in by_group) == len(CLIPS) and len(by_group) == n_groups_for(60)
+    parts = [make_plan(CLIPS, CELLS, 0, shard=Shard(i, 2)) for i in (1, 2)]
+    shard_groups = {tuple(p.clips[i].clip_id for i in idx) for p in parts for idx in p.chunks()}
+    assert shard_groups == by_group  # the same device batches as a single run
+    # A group with one pending pair is yielded whole, so its device batch keeps its members.
+    first = next(iter(full.chunks()))
+    done = {(c.clip_id, k) for c in CLIPS for k in CELLS} - {(CLIPS[first[0]].clip_id, "gain@1")}
+    resumed = make_plan(CLIPS, CELLS, 0, done=done)
+    assert list(resumed.chunks()) == [first]
 
 
 def test_done_pairs_are_skipped_and_counted() -> None:
     done = {("clip000", "clean"), ("clip000", "gain@1"), ("clip000", "mp3@3"), ("clip001", "gain@1")}
     plan = make_plan(CLIPS[:4], CELLS, 0, done=done)
     assert plan.total == 12 and plan.pending == 8
-    assert list(plan.chunks(2)) == [[1, 2], [3]]  # clip000 is finished
+    assert [u.cell_id for u in plan.units(0)] == [] and [u.cell_id for u in plan.units(1)] == ["clean", "mp3@3"]
 
 
 @pytest.mark.parametrize("text", ["0/2", "3/2", "1-2", "a/b", "1/0"])

@@ -4,8 +4,16 @@ Work is keyed, not positional: the seed of a pair is
 ``derive_seed(sweep_seed, clip_id, cell_id)``, never its place in a batch, so a
 pair gives the same bytes whatever the batch size, worker count, shard or
 resume point. Clips keep the dataset's order; cells keep the grid's order.
-``--shard i/N`` keeps the clips whose stable hash of ``clip_id`` falls in
-shard ``i`` (1-based), so a clip's clean and corrupted cells stay together.
+
+Clips are processed in *groups*: a clip's group is a stable hash of its
+``clip_id`` modulo ``ceil(n_clips / GROUP_CLIPS)`` (n_clips of the whole
+dataset, before sharding). A group is the unit of device batching, so a device
+corruption always sees the same batch whatever the batch size, worker count,
+resume point or shard: batched float kernels (FFTs) round differently for
+different batch compositions, and fixing the composition keeps results
+bit-identical. ``--shard i/N`` keeps the groups with ``group % N == i - 1``, so
+shards are picked by the stable hash of ``clip_id`` and a clip's clean and
+corrupted cells stay in one shard.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from typing import Any
 from ..seeding import derive_seed
 
 _SHARD_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+#: Clips per group on average (the device batch of one cell; memory holds two groups).
+GROUP_CLIPS = 16
 
 
 @dataclass(frozen=True)
@@ -31,9 +41,9 @@ class Shard:
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
 
-    def holds(self, clip_id: str) -> bool:
-        """Whether ``clip_id`` belongs to this shard (stable hash, independent of the process)."""
-        return shard_of(clip_id, self.count) == self.index
+    def holds(self, group: int) -> bool:
+        """Whether clip group ``group`` belongs to this shard."""
+        return group % self.count == self.index - 1
 
 
 def parse_shard(text: str | Shard | None) -> Shard | None:
@@ -49,10 +59,14 @@ def parse_shard(text: str | Shard | None) -> Shard | None:
     return Shard(index, count)
 
 
-def shard_of(clip_id: str, count: int) -> int:
-    """The 1-based shard a clip falls in, from a BLAKE2b hash of its id."""
+def group_of(clip_id: str, n_groups: int) -> int:
+    """The group a clip falls in, from a BLAKE2b hash of its id (independent of the process)."""
     digest = hashlib.blake2b(clip_id.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "little") % count + 1
+    return int.from_bytes(digest, "little") % n_groups
+
+
+def n_groups_for(n_clips: int, group_clips: int = GROUP_CLIPS) -> int:
+    return max(1, -(-n_clips // group_clips))
 
 
 def pair_seed(sweep_seed: int, clip_id: str, cell_id: str) -> int:
@@ -78,6 +92,7 @@ class Plan:
     cell_ids: list[str]
     seed: int
     done: frozenset[tuple[str, str]] = frozenset()
+    groups: list[int] | None = None
 
     @property
     def total(self) -> int:
@@ -96,20 +111,22 @@ class Plan:
             if (clip.clip_id, k) not in self.done
         ]
 
-    def chunks(self, size: int) -> Iterator[list[int]]:
-        """Clip indices with pending work, ``size`` at a time, in dataset order."""
-        if size < 1:
-            raise ValueError(f"Expected a chunk size >= 1, got {size}")
-        chunk: list[int] = []
-        for i, clip in enumerate(self.clips):
-            if all((clip.clip_id, k) in self.done for k in self.cell_ids):
-                continue
-            chunk.append(i)
-            if len(chunk) == size:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
+    def is_pending(self, clip_index: int, cell_id: str) -> bool:
+        return (self.clips[clip_index].clip_id, cell_id) not in self.done
+
+    def chunks(self) -> Iterator[list[int]]:
+        """Clip groups with pending work, in group order; each a list of clip indices in dataset order.
+
+        A group is yielded whole (finished clips included) so device batches keep their composition.
+        """
+        groups = self.groups or [0] * len(self.clips)
+        members: dict[int, list[int]] = {}
+        for i, g in enumerate(groups):
+            members.setdefault(g, []).append(i)
+        for g in sorted(members):
+            idx = members[g]
+            if any(self.is_pending(i, k) for i in idx for k in self.cell_ids):
+                yield idx
 
 
 def make_plan(
@@ -119,11 +136,20 @@ def make_plan(
     *,
     shard: Shard | None = None,
     done: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset(),
+    group_clips: int = GROUP_CLIPS,
 ) -> Plan:
-    """Select the shard's clips and drop finished pairs; order is dataset × grid order."""
-    kept = [c for c in clips if shard is None or shard.holds(c.clip_id)]
-    ids = [c.clip_id for c in kept]
+    """Group the clips, keep the shard's groups and mark finished pairs; order is dataset × grid order."""
+    ids = [c.clip_id for c in clips]
     if len(set(ids)) != len(ids):
-        dup = next(i for i in ids if ids.count(i) > 1)
+        seen: set[str] = set()
+        dup = ""
+        for clip_id in ids:
+            if clip_id in seen:
+                dup = clip_id
+                break
+            seen.add(clip_id)
         raise ValueError(f"Duplicate clip_id {dup!r} in the dataset; clip ids must be unique")
-    return Plan(kept, list(cell_ids), int(seed), frozenset(done))
+    n_groups = n_groups_for(len(clips), group_clips)
+    groups = [group_of(c.clip_id, n_groups) for c in clips]
+    keep = [i for i, g in enumerate(groups) if shard is None or shard.holds(g)]
+    return Plan([clips[i] for i in keep], list(cell_ids), int(seed), frozenset(done), [groups[i] for i in keep])

@@ -1,0 +1,233 @@
+"""``run_sweep``: one detector × one dataset × one grid -> results.sqlite, scores.csv, metrics.json, report.
+
+>>> # doctest: +SKIP
+>>> from audiostress.runners.sweep import SweepConfig, run_sweep
+>>> result = run_sweep(SweepConfig(detector="my_model.py:build", data="data/", grid="quick", out=Path("runs/x")))
+
+The plan (``plan.py``) keys every (clip, cell) pair and its seed; the engine
+(``engine.py``) loads, corrupts and scores the pending pairs; the store
+(``store.py``) keeps them so an interrupted sweep resumes where it stopped.
+After the pairs are done, ``scores.csv`` and ``metrics.json`` are exported from
+the store and the HTML report is written.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import __version__
+from .engine import Engine
+from .grid import Grid, grid_cells_for_metrics, load_grid
+from .plan import Shard, make_plan, parse_shard
+from .progress import Progress
+from .store import STORE_NAME, Store, export_scores_csv
+
+#: Detector description keys that do not change scores and so stay out of the fingerprint.
+_NON_SEMANTIC_DETECTOR_KEYS = ("device", "batch_size")
+
+
+@dataclass
+class SweepConfig:
+    """Everything one sweep needs; mirrors the ``audiostress sweep`` flags."""
+
+    detector: Any
+    data: Any
+    grid: str | os.PathLike[str] | Grid = "quick"
+    out: Path = Path("runs/sweep")
+    checkpoint: str | None = None
+    batch_size: int = 16
+    device: str = "cpu"
+    precision: str = "fp32"
+    workers: int = 1
+    seed: int = 0
+    limit: int | None = None
+    shard: str | Shard | None = None
+    strict: bool = False
+    quiet: bool = False
+    trust_checkpoint: bool = False
+    detector_overrides: dict[str, Any] = field(default_factory=dict)
+    audio_dir: str | None = None
+    reference: str | os.PathLike[str] | None = None
+    report: bool = True
+    n_bootstrap: int = 1000
+
+
+@dataclass
+class SweepResult:
+    """What a finished sweep returns."""
+
+    out_dir: Path
+    n_scored: int
+    n_errors: int
+    n_skipped: int
+    metrics: dict[str, Any]
+    elapsed_s: float
+    report: Path | None = None
+
+
+def run_sweep(config: SweepConfig) -> SweepResult:
+    """Run (or resume) a sweep and export its results; see the module docstring."""
+    _check_config(config)
+    grid = load_grid(config.grid)
+    for note in grid.notes:
+        print(f"audiostress sweep: note: {note}", file=sys.stderr)
+    dataset = resolve_dataset(config)
+    for problem in dataset.problems:
+        print(f"audiostress sweep: dataset problem: {problem.row}: {problem.message}", file=sys.stderr)
+    detector = resolve_detector(config)
+    shard = parse_shard(config.shard)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    identity = sweep_identity(detector, dataset, grid, config.seed)
+    provenance = build_provenance(detector, dataset, grid, config, shard)
+    with Store(out / STORE_NAME) as store:
+        store.begin_run(identity, provenance, [c.to_dict() for c in grid.cells], str(shard) if shard else None)
+        plan = make_plan(dataset.clips, [c.cell_id for c in grid.cells], config.seed, shard=shard, done=store.done_pairs())
+        pending = plan.pending
+        progress = Progress(pending, skipped=plan.total - pending, label=grid.name, quiet=config.quiet)
+
+        def write(rows: list[dict[str, Any]]) -> None:
+            store.write_rows(rows)
+            errors = sum(1 for r in rows if r["error"])
+            progress.advance(scored=len(rows) - errors, errors=errors)
+
+        engine = Engine(
+            plan, grid, detector, write, batch_size=config.batch_size, device=_device_of(detector, config),
+            strict=config.strict,
+        )  # fmt: skip
+        try:
+            if pending:
+                from .pool import WorkerPool
+
+                with WorkerPool(config.workers) as pool:
+                    engine.run(pool)
+        finally:
+            progress.close()
+        rows = store.rows()
+    metrics = export_results(out, rows, grid, provenance, config)
+    report = write_sweep_report(out) if config.report else None
+    print(progress.summary(out), file=sys.stderr)
+    return SweepResult(out, progress.scored, progress.errors, progress.skipped, metrics, progress.elapsed_s, report)
+
+
+def export_results(out: Path, rows: list[dict[str, Any]], grid: Grid, provenance: dict[str, Any], config: SweepConfig) -> dict[str, Any]:
+    """Write ``scores.csv`` and ``metrics.json`` from the store's rows; returns the metrics."""
+    from ..metrics.summary import build_metrics, write_metrics
+
+    export_scores_csv(rows, out / "scores.csv")
+    reference = None
+    if config.reference is not None:
+        reference = json.loads(Path(config.reference).read_text(encoding="utf-8"))
+    metrics = build_metrics(
+        rows, grid_cells_for_metrics(grid), provenance, codec_pair_cells=grid.codec_pair,
+        reference=reference, n_bootstrap=config.n_bootstrap, seed=config.seed,
+    )  # fmt: skip
+    write_metrics(out / "metrics.json", metrics)
+    return metrics
+
+
+def write_sweep_report(out: Path) -> Path | None:
+    """Write the HTML report when the reports module is installed; say so when it is not."""
+    try:
+        from ..reports.html import write_report
+    except ImportError as exc:
+        print(f"audiostress sweep: report skipped: the reports module is not available ({exc})", file=sys.stderr)
+        return None
+    return write_report([out])
+
+
+# -- resolving the inputs ---------------------------------------------------------------------
+def resolve_dataset(config: SweepConfig) -> Any:
+    """``config.data`` as a ``Dataset`` (a path or spec is loaded with ``load_dataset``)."""
+    if hasattr(config.data, "clips"):
+        return config.data
+    from ..data import load_dataset
+
+    return load_dataset(str(config.data), audio_dir=config.audio_dir, strict=config.strict, limit=config.limit, seed=config.seed)
+
+
+def resolve_detector(config: SweepConfig) -> Any:
+    """``config.detector`` as a ``Detector`` (a spec or card is loaded with ``load_detector``)."""
+    if hasattr(config.detector, "score") and hasattr(config.detector, "describe"):
+        return config.detector
+    from ..detectors import load_detector
+
+    overrides = dict(config.detector_overrides)
+    return load_detector(
+        config.detector, checkpoint=config.checkpoint, kwargs=overrides.pop("kwargs", None),
+        input=overrides.pop("input", None) or None, output=overrides.pop("output", None) or None,
+        name=overrides.pop("name", None), device=config.device, precision=config.precision,
+        batch_size=config.batch_size, trust_checkpoint=config.trust_checkpoint,
+    )  # fmt: skip
+
+
+def _check_config(config: SweepConfig) -> None:
+    if isinstance(config.batch_size, bool) or not isinstance(config.batch_size, int) or config.batch_size < 1:
+        raise ValueError(f"Expected --batch-size >= 1, got {config.batch_size!r}")
+    if isinstance(config.workers, bool) or not isinstance(config.workers, int) or config.workers < 0:
+        raise ValueError(f"Expected --workers >= 0, got {config.workers!r}")
+    if config.limit is not None and config.limit < 1:
+        raise ValueError(f"Expected --limit >= 1, got {config.limit!r}")
+    if config.reference is not None and not Path(config.reference).is_file():
+        raise ValueError(f"--reference {config.reference}: file not found (give a metrics.json of a reference sweep)")
+
+
+def _device_of(detector: Any, config: SweepConfig) -> torch.device:
+    device = getattr(detector, "device", None)
+    return torch.device(device) if device is not None else torch.device(config.device)
+
+
+# -- identity and provenance -------------------------------------------------------------------
+def detector_identity(detector: Any) -> dict[str, Any]:
+    """The detector's description without keys that do not change scores (device, batch size)."""
+    info = dict(detector.describe())
+    for key in _NON_SEMANTIC_DETECTOR_KEYS:
+        info.pop(key, None)
+    return info
+
+
+def dataset_identity(dataset: Any) -> dict[str, Any]:
+    """Where the data comes from (source and format), not how many clips this run takes."""
+    info = dataset.describe() if hasattr(dataset, "describe") else {}
+    keep = {k: info[k] for k in ("source", "format") if k in info}
+    return keep or {"source": str(getattr(dataset, "source", "")), "format": str(getattr(dataset, "format", ""))}
+
+
+def sweep_identity(detector: Any, dataset: Any, grid: Grid, seed: int) -> dict[str, Any]:
+    """What must match to resume or merge: detector, dataset, grid and seed."""
+    return {"detector": detector_identity(detector), "dataset": dataset_identity(dataset), "grid": grid.to_dict(), "seed": int(seed)}
+
+
+def build_provenance(detector: Any, dataset: Any, grid: Grid, config: SweepConfig, shard: Shard | None) -> dict[str, Any]:
+    """The provenance block of metrics.json (DESIGN.md) plus run settings."""
+    try:
+        from ..codecs.provenance import codec_versions
+
+        codecs: dict[str, Any] = codec_versions()
+    except ImportError as exc:
+        codecs = {"unavailable": str(exc)}
+    return {
+        "audiostress": __version__,
+        "seed": int(config.seed),
+        "detector": detector.describe(),
+        "dataset": dataset.describe() if hasattr(dataset, "describe") else {},
+        "grid": {"name": grid.name, "cells": [c.cell_id for c in grid.cells], "codec_pair": grid.codec_pair, "notes": grid.notes},
+        "torch": torch.__version__,
+        "codecs": codecs,
+        "machine": {
+            "platform": platform.platform(), "python": platform.python_version(), "processor": platform.machine(),
+            "cpu_count": os.cpu_count(), "cuda": torch.cuda.is_available(),
+        },  # fmt: skip
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "run": {"batch_size": config.batch_size, "workers": config.workers, "device": config.device,
+                "precision": config.precision, "shard": str(shard) if shard else None},
+    }  # fmt: skip
