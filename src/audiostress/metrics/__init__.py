@@ -1,0 +1,37 @@
+"""Robustness metrics: pure functions (:mod:`.functional`), bootstrap CIs, and metrics.json."""
+
+from __future__ import annotations
+
+from .bootstrap import bootstrap_delta_eer_ci, bootstrap_eer_ci
+from .functional import (
+    act_dcf,
+    auroc,
+    bayes_threshold,
+    codec_pair_delta,
+    compute_eer,
+    corruption_error,
+    det_curve,
+    drift,
+    error_rates_at,
+    flip_rate,
+    min_dcf,
+)
+from .summary import build_metrics, write_metrics
+
+__all__ = [
+    "act_dcf",
+    "auroc",
+    "bayes_threshold",
+    "bootstrap_delta_eer_ci",
+    "bootstrap_eer_ci",
+    "build_metrics",
+    "codec_pair_delta",
+    "compute_eer",
+    "corruption_error",
+    "det_curve",
+    "drift",
+    "error_rates_at",
+    "flip_rate",
+    "min_dcf",
+    "write_metrics",
+]

@@ -1,0 +1,152 @@
+"""Private: turn the sweep's row table into per-cell score maps, and JSON-safe output."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+import numpy as np
+
+CLEAN_CELL_ID = "clean"
+
+_LABELS = {"bonafide": False, "bona-fide": False, "bona_fide": False, "spoof": True}
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One successfully scored (clip, cell)."""
+
+    raw_score: float
+    p_fake: float
+    measured_snr_db: float | None
+
+
+@dataclass
+class Table:
+    """Rows regrouped: clip metadata, scored rows per cell, failures."""
+
+    labels: dict[str, bool] = field(default_factory=dict)  # clip_id -> True = spoof
+    attacks: dict[str, str | None] = field(default_factory=dict)
+    cells: dict[str, dict[str, Any]] = field(default_factory=dict)  # cell_id -> cell spec, in grid order
+    ok: dict[str, dict[str, Scored]] = field(default_factory=dict)  # cell_id -> clip_id -> scored
+    errors: list[dict[str, str]] = field(default_factory=list)
+    error_counts: dict[str, int] = field(default_factory=dict)
+    n_rows: int = 0
+
+
+def _float_or_none(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _label(value: Any, row_index: int, clip_id: str) -> bool:
+    key = str(value).strip().lower()
+    if key not in _LABELS:
+        raise ValueError(
+            f"build_metrics: row {row_index} (clip {clip_id!r}) has label {value!r}; "
+            "expected 'bonafide' or 'spoof'"
+        )
+    return _LABELS[key]
+
+
+def _score_problem(raw: float | None, p: float | None) -> str | None:
+    if raw is None or p is None or not (math.isfinite(raw) and math.isfinite(p)):
+        return f"non-finite or missing score (raw_score={raw}, p_fake={p})"
+    return None
+
+
+def build_table(rows: Sequence[Mapping[str, Any]], cells: Sequence[Mapping[str, Any]]) -> Table:
+    """Group rows by cell; rows with an error (or a non-finite score) become failures."""
+    table = Table()
+    for cell in cells:
+        cid = str(cell["cell_id"])
+        table.cells[cid] = dict(cell)
+        table.ok.setdefault(cid, {})
+        table.error_counts.setdefault(cid, 0)
+    seen: set[tuple[str, str]] = set()
+    for i, row in enumerate(rows):
+        clip_id, cell_id = str(row["clip_id"]), str(row["cell_id"])
+        if (clip_id, cell_id) in seen:
+            raise ValueError(f"build_metrics: duplicate row for clip {clip_id!r} in cell {cell_id!r}")
+        seen.add((clip_id, cell_id))
+        table.n_rows += 1
+        label = _label(row["label"], i, clip_id)
+        if table.labels.setdefault(clip_id, label) != label:
+            raise ValueError(f"build_metrics: clip {clip_id!r} has both labels across rows")
+        attack = row.get("attack")
+        table.attacks.setdefault(clip_id, str(attack) if attack not in (None, "") else None)
+        if cell_id not in table.cells:  # a row for a cell the grid did not list: keep it
+            table.cells[cell_id] = {
+                "cell_id": cell_id,
+                "corruption": row.get("corruption"),
+                "severity": row.get("severity"),
+                "params": {},
+            }
+            table.ok[cell_id] = {}
+            table.error_counts[cell_id] = 0
+        error = row.get("error")
+        raw, p = _float_or_none(row.get("raw_score")), _float_or_none(row.get("p_fake"))
+        problem = str(error) if error not in (None, "") else _score_problem(raw, p)
+        if problem is not None:
+            table.errors.append({"clip_id": clip_id, "cell_id": cell_id, "error": problem})
+            table.error_counts[cell_id] += 1
+            continue
+        table.ok[cell_id][clip_id] = Scored(float(raw), float(p), _float_or_none(row.get("measured_snr_db")))  # type: ignore[arg-type]
+    order = {cid: k for k, cid in enumerate(table.cells)}
+    table.errors.sort(key=lambda e: (order[e["cell_id"]], e["clip_id"]))
+    return table
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Arrays over the clips scored in both clean and one cell (sorted by clip id)."""
+
+    clip_ids: list[str]
+    labels: np.ndarray  # bool, True = spoof
+    clean_raw: np.ndarray
+    cell_raw: np.ndarray
+    clean_p: np.ndarray
+    cell_p: np.ndarray
+    snr_db: list[float | None]
+
+
+def paired(table: Table, cell_id: str, clean_id: str = CLEAN_CELL_ID) -> Paired:
+    cell = table.ok.get(cell_id, {})
+    clean = table.ok.get(clean_id, {})
+    ids = sorted(set(cell) & set(clean))
+    return Paired(
+        clip_ids=ids,
+        labels=np.array([table.labels[c] for c in ids], dtype=bool),
+        clean_raw=np.array([clean[c].raw_score for c in ids], dtype=np.float64),
+        cell_raw=np.array([cell[c].raw_score for c in ids], dtype=np.float64),
+        clean_p=np.array([clean[c].p_fake for c in ids], dtype=np.float64),
+        cell_p=np.array([cell[c].p_fake for c in ids], dtype=np.float64),
+        snr_db=[cell[c].measured_snr_db for c in ids],
+    )
+
+
+def json_safe(obj: Any) -> Any:
+    """Recursively convert to plain JSON types; nan/inf become None."""
+    if isinstance(obj, Mapping):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        items = sorted(obj, key=str) if isinstance(obj, (set, frozenset)) else obj
+        return [json_safe(v) for v in items]
+    if isinstance(obj, np.ndarray):
+        return json_safe(obj.tolist())
+    if isinstance(obj, np.generic):
+        return json_safe(obj.item())
+    if isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, PurePath):
+        return str(obj)
+    return str(obj)
