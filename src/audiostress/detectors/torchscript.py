@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -17,7 +18,9 @@ def load_torchscript(path: str, *, device: torch.device, name: str | None = None
     if not p.is_file():
         raise DetectorLoadError(label, f"TorchScript file {p} does not exist")
     try:
-        module = torch.jit.load(str(p), map_location=device)
+        with warnings.catch_warnings():  # torch 2.9+ flags jit.load as deprecated; it still works
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = torch.jit.load(str(p), map_location=device)
     except (RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DetectorLoadError(label, f"{p} is not a TorchScript module ({first})") from exc
