@@ -265,6 +265,7 @@ def test_per_attack_eer_uses_attack_spoofs_plus_all_bonafide(sweep) -> None:
 def test_optional_blocks_absent_without_inputs(sweep) -> None:
     _, _, m = sweep
     assert m["codec_pair"] is None and m["corruption_errors"] is None
+    assert m["corruption_error_reference"] is None
     rows, cells = make_sweep()
     for r in rows:
         r["attack"] = None
@@ -278,7 +279,8 @@ def test_corruption_errors_against_reference(sweep) -> None:
         if r["raw_score"] is not None and r["cell_id"] != "clean":
             r["raw_score"] *= -1.0  # a much worse reference on corrupted audio
     ref = build_metrics(ref_rows, cells, {"detector": {"spec": "ref"}}, n_bootstrap=0)
-    out = build_metrics(rows, cells, {}, reference=ref, n_bootstrap=0)["corruption_errors"]
+    both = build_metrics(rows, cells, {}, reference=ref, n_bootstrap=0)
+    out, ref_summary = both["corruption_errors"], both["corruption_error_reference"]
     by_id = {c["cell_id"]: c for c in m["cells"]}
     ref_by_id = {c["cell_id"]: c for c in ref["cells"]}
     ce, rel = corruption_error(
@@ -286,11 +288,12 @@ def test_corruption_errors_against_reference(sweep) -> None:
         {1: ref_by_id["gaussian_noise@1"]["eer"], 2: ref_by_id["gaussian_noise@2"]["eer"]},
         m["clean"]["eer"], ref["clean"]["eer"],
     )
-    entry = out["corruptions"]["gaussian_noise"]
+    entry = out["gaussian_noise"]
     assert entry["ce"] == pytest.approx(ce, abs=FLOAT_TOL) and entry["relative_ce"] == pytest.approx(rel, abs=FLOAT_TOL)
     assert entry["severities"] == [1, 2] and entry["missing_severities"] == [3, 4, 5]
-    assert out["reference"]["detector"] == {"spec": "ref"}
-    assert set(out["corruptions"]) == {"gaussian_noise", "low_pass"}
+    assert ref_summary["detector"] == {"spec": "ref"} and ref_summary["clean_eer"] == ref["clean"]["eer"]
+    assert set(out) == {"gaussian_noise", "low_pass"}
+    assert ref_summary["mce"] == pytest.approx((out["gaussian_noise"]["ce"] + out["low_pass"]["ce"]) / 2)
 
 
 def test_write_metrics_is_sorted_stable_json(tmp_path, sweep) -> None:

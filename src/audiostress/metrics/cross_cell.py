@@ -107,12 +107,13 @@ def _mean_finite(values: list[float | None]) -> float | None:
 
 def corruption_error_block(
     cells: Sequence[Mapping[str, Any]], clean_eer: float | None, reference: Mapping[str, Any]
-) -> dict[str, Any]:
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """CE and relative CE per corruption against another sweep's ``metrics.json``.
 
-    Sums run over the severities (of 1..5) where both sweeps have an EER; the used
-    and the missing severities are listed. ``mce`` / ``relative_mce`` average the
-    corruptions' finite values.
+    Returns ``({corruption: {ce, relative_ce, severities, missing_severities, note}},
+    {detector, clean_eer, mce, relative_mce})``. Sums run over the severities (of
+    1..5) where both sweeps have an EER; the used and the missing severities are
+    listed. ``mce`` / ``relative_mce`` average the corruptions' finite values.
     """
     ref_cells = reference.get("cells") or []
     ref_clean = (reference.get("clean") or {}).get("eer")
@@ -139,9 +140,10 @@ def corruption_error_block(
                 entry["note"] = "reference EER sums to 0 over these severities"
         per[corruption] = entry
     provenance = reference.get("provenance") or {}
-    return {
-        "reference": {"detector": provenance.get("detector"), "clean_eer": ref_clean},
+    summary = {
+        "detector": provenance.get("detector"),
+        "clean_eer": ref_clean,
         "mce": _mean_finite([e["ce"] for e in per.values()]),
         "relative_mce": _mean_finite([e["relative_ce"] for e in per.values()]),
-        "corruptions": per,
     }
+    return per, summary

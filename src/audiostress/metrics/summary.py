@@ -257,8 +257,11 @@ def build_metrics(
     ``cells``: one per grid cell, clean included, with ``cell_id, corruption,
     severity, params, family``. ``reference``: another sweep's metrics.json for
     corruption errors. Extra top-level blocks: ``coverage``, ``settings``,
-    ``codec_pair`` (null unless ``codec_pair_cells``), ``corruption_errors`` (null
-    unless ``reference``) and ``per_attack`` (``{}`` without attack metadata).
+    ``codec_pair`` (null unless ``codec_pair_cells``), ``corruption_errors``
+    (``{corruption: {ce, relative_ce, severities, missing_severities, note}}``) and
+    ``corruption_error_reference`` (``{detector, clean_eer, mce, relative_mce}``),
+    both null unless ``reference``, and ``per_attack`` (``{cell_id: {attack: eer}}``,
+    ``{}`` without attack metadata).
     """
     if int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
         raise ValueError(f"build_metrics: expected `n_bootstrap` >= 0, got {n_bootstrap}")
@@ -268,6 +271,9 @@ def build_metrics(
     cell_blocks = [
         _cell_block(table, cid, clean["threshold"], st) for cid in table.cells if cid != CLEAN_CELL_ID
     ]
+    corruption_errors, reference_summary = (
+        corruption_error_block(cell_blocks, clean["eer"], reference) if reference is not None else (None, None)
+    )
     metrics: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "provenance": _provenance(provenance, seed),
@@ -278,9 +284,8 @@ def build_metrics(
         "errors": table.errors,
         "per_attack": per_attack_block(table),
         "codec_pair": codec_pair_block(table, codec_pair_cells) if codec_pair_cells is not None else None,
-        "corruption_errors": (
-            corruption_error_block(cell_blocks, clean["eer"], reference) if reference is not None else None
-        ),
+        "corruption_errors": corruption_errors,
+        "corruption_error_reference": reference_summary,
     }
     return json_safe(metrics)
 
