@@ -92,13 +92,15 @@ def build_table(rows: Sequence[Mapping[str, Any]], cells: Sequence[Mapping[str, 
             table.ok[cell_id] = {}
             table.error_counts[cell_id] = 0
         error = row.get("error")
+        if isinstance(error, float) and math.isnan(error):  # an empty cell read through pandas
+            error = None
         raw, p = _float_or_none(row.get("raw_score")), _float_or_none(row.get("p_fake"))
         problem = str(error) if error not in (None, "") else _score_problem(raw, p)
-        if problem is not None:
-            table.errors.append({"clip_id": clip_id, "cell_id": cell_id, "error": problem})
-            table.error_counts[cell_id] += 1
+        if problem is None and raw is not None and p is not None:
+            table.ok[cell_id][clip_id] = Scored(raw, p, _float_or_none(row.get("measured_snr_db")))
             continue
-        table.ok[cell_id][clip_id] = Scored(float(raw), float(p), _float_or_none(row.get("measured_snr_db")))  # type: ignore[arg-type]
+        table.errors.append({"clip_id": clip_id, "cell_id": cell_id, "error": problem or "missing score"})
+        table.error_counts[cell_id] += 1
     order = {cid: k for k, cid in enumerate(table.cells)}
     table.errors.sort(key=lambda e: (order[e["cell_id"]], e["clip_id"]))
     return table
