@@ -1,0 +1,190 @@
+"""``LossyCodec``: the shared base of every per-item CPU codec corruption.
+
+For each batch item the base class:
+
+1. crops to the item's valid length and moves it to CPU (float64 for resampling);
+2. optionally normalises its RMS level to ``input_level_dbfs`` (telephony codecs);
+3. resamples to the codec's rate (``codec_rate``; e.g. Opus 48 kHz, AMR-NB 8 kHz);
+4. zero-pads a clip shorter than ``min_samples`` (about one codec frame plus
+   look-ahead) so the codec has something to code; the result is cropped back;
+5. runs encode -> decode through the chosen backend, ``passes`` times when the
+   codec has a tandem parameter;
+6. removes the codec delay: container priming is dropped by the demuxer where the
+   container carries it (MP3 LAME tag, MP4 edit list, Ogg pre-skip) and the
+   residual, measured per codec and backend (``residual_delay``), is cut here;
+7. crops/pads to the input length, resamples back, restores the level, and writes
+   the item back on the tensor's device and dtype. Padding stays zero.
+
+Codecs are deterministic: no generator is consumed, so ``stochastic`` is False.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..audio import resample
+from ..corruptions.base import Corruption
+from ..corruptions.params import Param
+from .backends import CodecSpec, get_backend, require_encoder
+
+#: RMS below which a clip counts as silent (its level is not normalised).
+SILENCE_RMS = 1e-9
+
+
+def backend_param(choices: tuple[str, ...], default: str = "pyav") -> Param:
+    """The ``backend`` parameter for codecs more than one backend can serve."""
+    return Param("backend", default, str, choices=choices, help="pyav = in-process (default); ffmpeg = subprocess")
+
+
+class LossyCodec(Corruption):
+    """Encode -> decode one item at a time on CPU; subclasses declare the codec."""
+
+    family = "codec"
+    placement = "cpu"
+    stochastic = False
+
+    #: ffmpeg encoder, the muxer written and the demuxer read back.
+    encoder: ClassVar[str] = ""
+    muxer: ClassVar[str] = ""
+    demuxer: ClassVar[str] = ""
+    #: Sample rates the encoder accepts, ascending.
+    native_rates: ClassVar[tuple[int, ...]] = ()
+    #: Channels coded together; more channels are coded one by one as mono.
+    max_channels: ClassVar[int] = 2
+    #: Shortest input (samples at the codec rate) coded; shorter clips are zero-padded.
+    min_samples: ClassVar[int] = 4096
+    #: Backend used when the codec has no ``backend`` parameter.
+    default_backend: ClassVar[str] = "pyav"
+    #: Residual delay (samples at the codec rate) left after the demuxer's priming removal.
+    delays: ClassVar[Mapping[str, int]] = {}
+
+    # -- hooks -------------------------------------------------------------------------
+    def codec_rate(self, sample_rate: int, channels: int, params: Mapping[str, Any]) -> int:
+        """The smallest native rate >= ``sample_rate`` (else the highest one).
+
+        ``channels`` is the number of channels coded together in one stream.
+        """
+        for rate in self.native_rates:
+            if rate >= sample_rate:
+                return rate
+        return self.native_rates[-1]
+
+    def encoder_options(self, params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+        return ()
+
+    def encoder_name(self, params: Mapping[str, Any]) -> str:
+        return self.encoder
+
+    def make_spec(self, rate: int, channels: int, params: Mapping[str, Any]) -> CodecSpec:
+        kbps = params.get("bitrate_kbps")
+        return CodecSpec(
+            codec=self.name,
+            encoder=self.encoder_name(params),
+            muxer=self.muxer,
+            demuxer=self.demuxer,
+            sample_rate=rate,
+            channels=channels,
+            bitrate_bps=None if kbps is None else int(round(float(kbps) * 1000)),
+            options=self.encoder_options(params),
+        )
+
+    def residual_delay(self, backend: str, spec: CodecSpec, encoded: bytes) -> int:
+        return int(self.delays.get(backend, 0))
+
+    # -- one pass through the codec ----------------------------------------------------
+    def backend_name(self, params: Mapping[str, Any]) -> str:
+        return str(params.get("backend", self.default_backend))
+
+    def code(self, pcm: np.ndarray, rate: int, params: Mapping[str, Any]) -> np.ndarray:
+        """One aligned encode -> decode of float32 ``[C, N]`` at ``rate``; returns ``[C, N]``."""
+        name = self.backend_name(params)
+        backend = get_backend(name)
+        spec = self.make_spec(rate, pcm.shape[0], params)
+        require_encoder(backend, self.name, spec.encoder)
+        result = backend.roundtrip(spec, pcm)
+        delay = self.residual_delay(name, spec, result.encoded)
+        return fit_length(result.audio[:, delay:], pcm.shape[1])
+
+    # -- the corruption contract -------------------------------------------------------
+    def transform_group(self, audio, sample_rate, generators, lengths, **params):  # type: ignore[override]
+        out = torch.zeros_like(audio)
+        for i in range(audio.shape[0]):
+            n = int(lengths[i])
+            if n == 0:
+                continue
+            item = audio[i, :, :n].detach().to("cpu", torch.float64)
+            coded = self.code_item(item, sample_rate, params)
+            out[i, :, :n] = coded.to(device=audio.device, dtype=audio.dtype)
+        return out
+
+    def code_item(self, item: Tensor, sample_rate: int, params: Mapping[str, Any]) -> Tensor:
+        """Code one ``[C, n]`` float64 CPU clip; returns ``[C, n]`` float64 aligned with it."""
+        n = item.shape[-1]
+        gain = level_gain(item, params.get("input_level_dbfs"))
+        together = item.shape[0] if item.shape[0] <= self.max_channels else 1
+        rate = self.codec_rate(sample_rate, together, params)
+        x = resample(item * gain, sample_rate, rate)
+        m = x.shape[-1]
+        pcm = np.zeros((x.shape[0], max(m, self.min_samples)), dtype=np.float32)
+        pcm[:, :m] = x.numpy()
+        groups = [pcm] if pcm.shape[0] <= self.max_channels else [pcm[c : c + 1] for c in range(pcm.shape[0])]
+        coded = []
+        for group in groups:
+            for _ in range(int(params.get("passes", 1))):
+                group = self.code(group, rate, params)
+            coded.append(group)
+        y = torch.from_numpy(np.concatenate(coded, axis=0)[:, :m]).to(torch.float64)
+        back = resample(y, rate, sample_rate)
+        return torch.from_numpy(fit_length(back.numpy(), n)) / gain
+
+    # -- description -------------------------------------------------------------------
+    @classmethod
+    def backend_choices(cls) -> tuple[str, ...]:
+        for p in cls.params:
+            if p.name == "backend" and p.choices:
+                return tuple(str(c) for c in p.choices)
+        return (cls.default_backend,)
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        """The registry description plus the encoder and each backend's versions."""
+        info = super().describe()
+        info["encoder"] = cls.encoder
+        info["native_rates_hz"] = list(cls.native_rates)
+        info["backends"] = {b: get_backend(b).versions() for b in cls.backend_choices()}
+        return info
+
+    def provenance(self) -> dict[str, Any]:
+        """What this configured instance runs: codec, encoder, backend and its versions."""
+        backend = self.backend_name(self._values)
+        return {
+            "codec": self.name,
+            "encoder": self.encoder_name(self._values),
+            "backend": backend,
+            "versions": get_backend(backend).versions(),
+        }
+
+
+def fit_length(x: np.ndarray, n: int) -> np.ndarray:
+    """Crop or zero-pad ``[C, M]`` to ``[C, n]``."""
+    if x.shape[-1] >= n:
+        return np.ascontiguousarray(x[..., :n])
+    out = np.zeros(x.shape[:-1] + (n,), dtype=x.dtype)
+    out[..., : x.shape[-1]] = x
+    return out
+
+
+def level_gain(item: Tensor, level_dbfs: float | None) -> float:
+    """Gain that brings ``item``'s RMS to ``level_dbfs`` (1.0 when None or silent)."""
+    if level_dbfs is None:
+        return 1.0
+    rms = float(item.pow(2).mean().sqrt())
+    if not math.isfinite(rms) or rms < SILENCE_RMS:
+        return 1.0
+    return 10.0 ** (float(level_dbfs) / 20.0) / rms
