@@ -12,9 +12,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 import tiny_models  # noqa: E402
-
-HIDDEN = 8
-SEED = 7
+from tiny_models import HIDDEN, SEED  # noqa: E402
 
 
 @pytest.fixture()

@@ -10,7 +10,7 @@ import torch
 from audiostress.detectors import TRUST_CHECKPOINT_HELP, DetectorError, load_detector
 
 import tiny_models
-from conftest import HIDDEN
+from tiny_models import HIDDEN
 
 #: Loader output vs a direct forward of the same weights: same ops, float32 then float64.
 SCORE_ATOL = 1e-6

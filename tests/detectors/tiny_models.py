@@ -5,6 +5,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+#: Size and seed of the saved tiny model the fixtures build.
+HIDDEN = 8
+SEED = 7
+
 
 class TinyNet(nn.Module):
     """Conv front end + pooling -> 2 logits; works for any input length."""
