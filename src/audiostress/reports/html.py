@@ -1,0 +1,166 @@
+"""``write_report``: one self-contained ``report.html`` (plus ``summary.md`` and ``plots/``) for sweeps.
+
+The page embeds every figure as a base64 PNG (the SVGs sit next to it in
+``plots/`` for papers), carries its own CSS and a few lines of vanilla JS
+(table sorting and an image-load check that sets ``data-images-*`` on
+``<body>``), and loads nothing from the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from .. import __version__
+from .html_sections import (
+    errors_html,
+    esc,
+    extra_blocks_html,
+    metrics_table,
+    partial_banner,
+    provenance_html,
+    ranking_html,
+    summary_card,
+)
+from .load import ReportError, Sweep, load_sweeps
+from .plots import PlotFile, curve_plots
+from .plots_scores import score_plots
+from .summary_md import write_summary
+
+#: Files in plots/ that a report owns (removed before a rerun so no stale figure survives).
+_PLOT_PREFIXES = ("curves_", "delta_eer_heatmap", "score_distributions", "attack_matrix")
+
+
+def write_report(sweep_dirs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
+                 out_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Write ``report.html``, ``summary.md`` and ``plots/*.png|svg`` for one or more sweep directories.
+
+    With one directory the output goes into it unless ``out_dir`` is given;
+    several directories (a multi-detector comparison) need ``out_dir``.
+    Returns the path of ``report.html``. Raises ``ReportError`` for a missing
+    or unreadable ``metrics.json``; a partial sweep is reported and marked.
+    """
+    if isinstance(sweep_dirs, (str, os.PathLike)):
+        sweep_dirs = [sweep_dirs]
+    paths = [Path(p) for p in sweep_dirs]
+    if not paths:
+        raise ReportError("Expected at least one sweep directory, got none")
+    if out_dir is None and len(paths) > 1:
+        raise ReportError(f"Comparing {len(paths)} sweep directories needs an output directory (--out DIR)")
+    sweeps = load_sweeps(paths)
+    out = Path(out_dir) if out_dir is not None else paths[0]
+    plots_dir = out / "plots"
+    _clear_old_plots(plots_dir)
+    files = curve_plots(sweeps, plots_dir) + score_plots(sweeps, plots_dir)
+    report = out / "report.html"
+    report.write_text(render_html(sweeps, files, out), encoding="utf-8")
+    write_summary(sweeps, out / "summary.md")
+    return report
+
+
+def _clear_old_plots(plots_dir: Path) -> None:
+    if not plots_dir.is_dir():
+        return
+    for f in plots_dir.iterdir():
+        if f.suffix in (".png", ".svg") and f.name.startswith(_PLOT_PREFIXES):
+            f.unlink()
+
+
+def _figure_html(plot: PlotFile, out: Path) -> str:
+    data = base64.b64encode(plot.png.read_bytes()).decode("ascii")
+    try:
+        svg_href = plot.svg.relative_to(out).as_posix()
+    except ValueError:
+        svg_href = plot.svg.as_posix()
+    return (f'<figure id="fig-{esc(plot.name)}"><img src="data:image/png;base64,{data}" alt="{esc(plot.title)}">'
+            f'<figcaption><strong>{esc(plot.title)}.</strong> {esc(plot.caption)} '
+            f'<a href="{esc(svg_href)}">SVG</a></figcaption></figure>')
+
+
+def _plots_html(files: Sequence[PlotFile], out: Path) -> str:
+    if not files:
+        return "<p>No corrupted cell has metrics to plot.</p>"
+    sections: dict[str, list[PlotFile]] = {}
+    for f in files:
+        sections.setdefault(f.section, []).append(f)
+    order = ["Overview"] + [s for s in sections if s not in ("Overview", "Scores")] + ["Scores"]
+    parts = []
+    for name in order:
+        if name in sections:
+            parts.append(f"<h3>{esc(name)}</h3>" + "".join(_figure_html(f, out) for f in sections[name]))
+    return "".join(parts)
+
+
+def render_html(sweeps: Sequence[Sweep], files: Sequence[PlotFile], out: Path) -> str:
+    """The whole page as a string."""
+    names = ", ".join(s.name for s in sweeps)
+    multi = len(sweeps) > 1
+    partial = any(s.partial for s in sweeps)
+    title = f"audiostress report: {names}" + (" (partial)" if partial else "")
+    summary = (ranking_html(sweeps) if multi else "") + "".join(summary_card(s) for s in sweeps)
+    extra = "".join(extra_blocks_html(s) for s in sweeps)
+    provenance = "".join(provenance_html(s) for s in sweeps)
+    banners = "".join(partial_banner(s) for s in sweeps) if multi else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(title)}</title>
+<style>{_CSS}</style></head>
+<body data-partial="{int(partial)}">
+<header><h1>{esc(title)}</h1>
+<p class="sub">Robustness of {len(sweeps)} detector{"s" if multi else ""} under corruptions and codecs · audiostress {esc(__version__)}</p>
+<nav><a href="#summary">Summary</a> · <a href="#plots">Plots</a> · <a href="#metrics">Metrics</a> · <a href="#errors">Errors</a> · <a href="#provenance">Provenance</a></nav></header>
+<main>
+{banners}
+<section id="summary"><h2>Summary</h2>{summary}{extra}</section>
+<section id="plots"><h2>Plots</h2>{_plots_html(files, out)}</section>
+<section id="metrics"><h2>Metrics per cell</h2><p>Click a column header to sort. Rates are fractions in [0, 1];
+ΔEER is the cell's EER minus the clean EER on the same clips; τ is the clean EER threshold.</p>{metrics_table(sweeps)}</section>
+<section id="errors"><h2>Per-item errors</h2>{errors_html(sweeps)}</section>
+<section id="provenance"><h2>Provenance</h2>{provenance}</section>
+</main>
+<script>{_JS}</script>
+</body></html>
+"""
+
+
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2329;background:#f6f7f9}
+header{background:#1d2b3a;color:#fff;padding:18px 28px}header h1{margin:0;font-size:22px;word-break:break-word}
+header .sub{margin:4px 0 8px;opacity:.85}header a{color:#9cd0ff}
+main{max-width:1200px;margin:0 auto;padding:8px 24px 40px}
+section{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:6px 20px 16px;margin:18px 0}
+h2{font-size:19px;border-bottom:1px solid #e3e6ea;padding-bottom:6px}h3{font-size:15px;margin:18px 0 8px}
+.card{border-left:4px solid #1f77b4;padding:2px 14px 6px;margin:10px 0;background:#fbfcfd}
+.stats{display:flex;flex-wrap:wrap;gap:10px 28px;margin:8px 0}.stats div{display:flex;flex-direction:column}
+.stats .k{font-size:12px;color:#5b6670}.stats .v{font-size:20px;font-weight:600}
+table{border-collapse:collapse;font-size:13px}th,td{border-bottom:1px solid #e5e8eb;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#eef1f4;position:sticky;top:0}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.sortable th{cursor:pointer;user-select:none;white-space:nowrap}table.sortable th:after{content:" \\2195";color:#98a2ab}
+.scroll{overflow:auto;max-height:640px}td.err{font-family:ui-monospace,monospace;font-size:12px;word-break:break-word}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600}
+.badge.ok{background:#d9f2de;color:#17692c}.badge.bad{background:#fbdcdc;color:#a11d1d}.badge.na{background:#eceff2;color:#5b6670}
+.partial{background:#fff4d6;border:1px solid #e9c46a;border-radius:6px;padding:8px 14px;margin:10px 0}
+figure{margin:14px 0 22px}figure img{max-width:100%;height:auto;border:1px solid #eceff2}
+figcaption{font-size:13px;color:#3c4650;margin-top:4px}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:3px 14px}dt{font-weight:600}dd{margin:0;word-break:break-word}
+pre{background:#f3f5f7;padding:10px;overflow:auto;max-height:420px;font-size:12px}
+"""
+
+# Sorting: numeric columns compare data-value as numbers (empty last); text columns compare strings.
+# Image check: on load, <body> gets data-images-total / data-images-loaded (complete and naturalWidth > 0).
+_JS = """
+document.querySelectorAll("table.sortable").forEach(function(t){
+  t.querySelectorAll("th").forEach(function(th,i){th.addEventListener("click",function(){
+    var num=th.dataset.kind==="num",dir=th.dataset.dir==="asc"?-1:1;th.dataset.dir=dir===1?"asc":"desc";
+    var body=t.tBodies[0],rows=Array.prototype.slice.call(body.rows);
+    rows.sort(function(a,b){var x=a.cells[i].dataset.value||"",y=b.cells[i].dataset.value||"";
+      if(num){if(x===""||y==="")return (x==="")-(y==="");return dir*(parseFloat(x)-parseFloat(y));}
+      return dir*x.localeCompare(y);});
+    rows.forEach(function(r){body.appendChild(r);});});});});
+window.addEventListener("load",function(){var imgs=document.images,ok=0;
+  for(var k=0;k<imgs.length;k++){if(imgs[k].complete&&imgs[k].naturalWidth>0)ok++;}
+  document.body.setAttribute("data-images-total",imgs.length);document.body.setAttribute("data-images-loaded",ok);});
+"""

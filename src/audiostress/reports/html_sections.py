@@ -1,0 +1,202 @@
+"""HTML fragments of the report: summary, ranking, metrics table, errors, provenance.
+
+Every value that came from a user (detector names and specs, clip ids, attack
+names, error text, paths, parameters, provenance) passes through ``esc`` —
+``html.escape(..., quote=True)`` — before it reaches the page.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from .load import Sweep
+from .tables import METRIC_COLUMNS, codec_pair, coverage_text, family_of, fmt_ci, fmt_num, is_number, ranking, worst_cells
+
+#: Per-item errors listed per sweep before the list is cut (the full list stays in metrics.json / scores.csv).
+MAX_ERROR_ROWS = 500
+
+
+def esc(value: Any) -> str:
+    """HTML-escape any value (quotes included) for text and attribute positions."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def badge(ok: bool | None, yes: str = "pass", no: str = "fail") -> str:
+    if ok is None:
+        return '<span class="badge na">n/a</span>'
+    return f'<span class="badge {"ok" if ok else "bad"}">{yes if ok else no}</span>'
+
+
+def partial_banner(sweep: Sweep) -> str:
+    if not sweep.partial:
+        return ""
+    items = "".join(f"<li>{esc(r)}</li>" for r in sweep.partial_reasons)
+    return (f'<div class="partial" data-partial="1"><strong>Partial sweep: {esc(sweep.name)}</strong> '
+            f"({esc(sweep.path)}) — the numbers below cover only what was scored.<ul>{items}</ul></div>")
+
+
+def summary_card(sweep: Sweep) -> str:
+    """Clean EER/AUROC, the five worst cells, codec-pair Δ with gates, and coverage for one sweep."""
+    clean = sweep.clean
+    cov_text = esc(coverage_text(sweep))
+    stats = (
+        f'<div class="stats">'
+        f'<div><span class="k">clean EER</span><span class="v" data-key="clean_eer" data-value="{esc(clean.get("eer"))}">{fmt_num(clean.get("eer"), 4)}</span></div>'
+        f'<div><span class="k">clean AUROC</span><span class="v" data-key="clean_auroc" data-value="{esc(clean.get("auroc"))}">{fmt_num(clean.get("auroc"), 4)}</span></div>'
+        f'<div><span class="k">clean minDCF</span><span class="v">{fmt_num(clean.get("min_dcf"), 4)}</span></div>'
+        f'<div><span class="k">clips (bona fide / spoof)</span><span class="v">{esc(clean.get("n", "–"))} '
+        f'({esc(clean.get("n_bonafide", "–"))} / {esc(clean.get("n_spoof", "–"))})</span></div>'
+        f"</div>"
+    )
+    worst = worst_cells(sweep, 5)
+    rows = "".join(
+        f'<tr><td>{esc(c.get("cell_id"))}</td><td>{esc(_params(c))}</td><td class="num">{fmt_num(c.get("eer"))}</td>'
+        f'<td class="num">{fmt_num(c.get("delta_eer"))}</td><td class="num">{fmt_ci(c.get("delta_eer_ci95"))}</td></tr>'
+        for c in worst
+    )
+    worst_html = (
+        f'<h3>5 worst cells by ΔEER</h3><table class="small" id="worst-{esc(_slug(sweep))}"><thead><tr><th>cell</th><th>params</th><th>EER</th>'
+        f"<th>ΔEER</th><th>ΔEER 95% CI</th></tr></thead><tbody>{rows}</tbody></table>"
+        if worst else "<p>No corrupted cell has an EER.</p>"
+    )
+    return (f'<div class="card"><h3>{esc(sweep.name)}</h3>{partial_banner(sweep)}{stats}{worst_html}'
+            f"{codec_pair_html(sweep)}<p><strong>Coverage</strong>: {cov_text or 'n/a'}</p></div>")
+
+
+def codec_pair_html(sweep: Sweep) -> str:
+    cp = codec_pair(sweep)
+    if cp is None:
+        return ('<p><strong>Codec-pair Δ</strong>: not measured by this grid '
+                "(run the <code>codecs</code> grid: clean, mp3/aac/opus at 128 kbps).</p>")
+    cells = ", ".join(esc(c) for c in cp.get("cells") or [])
+    return (
+        f'<h3>Codec-pair Δ (ArtifactBench)</h3><p>Per clip, max − min of p_fake over {cells or "the codec variants"} '
+        f'(n = {esc(cp.get("n", "–"))}).</p><table class="small codec-pair"><thead><tr><th></th><th>value</th><th>gate</th><th>result</th></tr></thead><tbody>'
+        f'<tr><td>mean Δ</td><td class="num" data-key="codec_pair_mean" data-value="{esc(cp.get("mean"))}">{fmt_num(cp.get("mean"))}</td>'
+        f'<td class="num">≤ {fmt_num(cp["gate_mean"], 2)}</td><td>{badge(cp["pass_mean"])}</td></tr>'
+        f'<tr><td>max Δ</td><td class="num" data-key="codec_pair_max" data-value="{esc(cp.get("max"))}">{fmt_num(cp.get("max"))}</td>'
+        f'<td class="num">≤ {fmt_num(cp["gate_max"], 2)}</td><td>{badge(cp["pass_max"])}</td></tr>'
+        f'<tr><td colspan="3">both gates</td><td>{badge(bool(cp.get("pass")))}</td></tr></tbody></table>'
+    )
+
+
+def ranking_html(sweeps: Sequence[Sweep]) -> str:
+    """Detectors ranked by mean ΔEER over cells (lower = more robust)."""
+    body = "".join(
+        f'<tr data-detector="{esc(r["detector"])}"><td>{n}</td><td>{esc(r["detector"])}{" (partial)" if r["partial"] else ""}</td>'
+        f'<td class="num">{fmt_num(r["clean_eer"])}</td><td class="num" data-value="{esc(r["mean_delta_eer"])}">{fmt_num(r["mean_delta_eer"])}</td>'
+        f'<td>{esc(r["worst_cell"] or "–")}</td><td class="num">{fmt_num(r["worst_delta_eer"])}</td>'
+        f'<td class="num">{fmt_num(r["codec_pair_mean"])} / {fmt_num(r["codec_pair_max"])}</td>'
+        f'<td>{badge(r["codec_pair_pass"])}</td></tr>'
+        for n, r in enumerate(ranking(sweeps), start=1)
+    )
+    return ('<h2>Ranking</h2><p>Lower mean ΔEER (averaged over every corrupted cell) = more robust.</p>'
+            '<table class="small" id="ranking"><thead><tr><th>#</th><th>detector</th><th>clean EER</th><th>mean ΔEER</th>'
+            "<th>worst cell</th><th>worst ΔEER</th><th>codec-pair Δ mean / max</th><th>gates</th></tr></thead>"
+            f"<tbody>{body}</tbody></table>")
+
+
+def _params(cell: dict[str, Any]) -> str:
+    params = cell.get("params") or {}
+    if not isinstance(params, dict):
+        return str(params)
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def _slug(sweep: Sweep) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in sweep.name)[:40]
+
+
+def metrics_table(sweeps: Sequence[Sweep]) -> str:
+    """Every cell of every sweep; click a header to sort (numeric columns by their exact value)."""
+    multi = len(sweeps) > 1
+    head = ('<th data-kind="text">detector</th>' if multi else "") + "".join(
+        f'<th data-kind="{"num" if kind == "num" else "text"}">{esc(title)}</th>' for _, title, kind in METRIC_COLUMNS)
+    rows = []
+    for sweep in sweeps:
+        for cell in sweep.cells:
+            tds = [f'<td data-value="{esc(sweep.name)}">{esc(sweep.name)}</td>'] if multi else []
+            for key, _, kind in METRIC_COLUMNS:
+                value = cell.get(key)
+                if key == "family" and not value:
+                    value = family_of(cell)
+                if key == "params":
+                    text = _params(cell)
+                    tds.append(f'<td data-key="params" data-value="{esc(text)}">{esc(text)}</td>')
+                elif kind == "num":
+                    integral = key in ("n", "errors", "severity") and is_number(value) and float(value).is_integer()
+                    shown = str(int(value)) if integral else fmt_num(value)
+                    raw = repr(float(value)) if is_number(value) else ""
+                    tds.append(f'<td class="num" data-key="{key}" data-value="{esc(raw)}">{shown}</td>')
+                elif kind == "ci":
+                    raw = json.dumps(value) if value is not None else ""
+                    tds.append(f'<td class="num" data-key="{key}" data-value="{esc(raw)}">{fmt_ci(value)}</td>')
+                else:
+                    tds.append(f'<td data-key="{key}" data-value="{esc(value)}">{esc(value)}</td>')
+            rows.append(f'<tr data-cell-id="{esc(cell.get("cell_id"))}" data-detector="{esc(sweep.name)}">{"".join(tds)}</tr>')
+    return (f'<div class="scroll"><table class="sortable" id="metrics-table"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
+
+
+def errors_html(sweeps: Sequence[Sweep]) -> str:
+    parts = []
+    for sweep in sweeps:
+        errors = sweep.metrics.get("errors") or []
+        title = f"<h3>{esc(sweep.name)}: {len(errors)} failed item(s)</h3>" if len(sweeps) > 1 else f"<p>{len(errors)} failed item(s).</p>"
+        if not errors:
+            parts.append(title)
+            continue
+        rows = "".join(
+            f'<tr><td>{esc(e.get("clip_id"))}</td><td>{esc(e.get("cell_id"))}</td><td class="err">{esc(e.get("error"))}</td></tr>'
+            for e in errors[:MAX_ERROR_ROWS] if isinstance(e, dict)
+        )
+        more = (f"<p>… {len(errors) - MAX_ERROR_ROWS} more in metrics.json and scores.csv.</p>"
+                if len(errors) > MAX_ERROR_ROWS else "")
+        parts.append(f'{title}<div class="scroll"><table class="small errors"><thead><tr><th>clip</th><th>cell</th><th>error</th></tr></thead>'
+                     f"<tbody>{rows}</tbody></table></div>{more}")
+    return "".join(parts)
+
+
+#: Provenance keys shown up front, in this order; the full JSON follows in a <details>.
+_PROVENANCE_KEYS = ("detector", "dataset", "grid", "seed", "audiostress", "torch", "codecs", "machine", "created")
+
+
+def provenance_html(sweep: Sweep) -> str:
+    prov = sweep.provenance
+    items = [f"<dt>directory</dt><dd>{esc(sweep.path)}</dd>"]
+    for key in _PROVENANCE_KEYS:
+        if key in prov:
+            items.append(f"<dt>{esc(key)}</dt><dd>{esc(_short(prov[key]))}</dd>")
+    full = json.dumps(prov, indent=2, sort_keys=True, default=str)
+    return (f"<h3>{esc(sweep.name)}</h3><dl>{''.join(items)}</dl>"
+            f"<details><summary>full provenance (JSON)</summary><pre>{esc(full)}</pre></details>")
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        if "cells" in value and isinstance(value["cells"], list):
+            value = {k: v for k, v in value.items() if k != "cells"} | {"cells": f"{len(value['cells'])} cells"}
+        return ", ".join(f"{k}: {_short(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_short(v) for v in value)
+    return str(value)
+
+
+def extra_blocks_html(sweep: Sweep) -> str:
+    """Corruption error (CE / relative CE) against a reference, when the sweep computed it."""
+    ce = sweep.metrics.get("corruption_errors")
+    if not ce:
+        return ""
+    items = ce.items() if isinstance(ce, dict) else enumerate(ce)
+    rows = []
+    for key, value in items:
+        if isinstance(value, dict):
+            text = ", ".join(f"{k}: {fmt_num(v) if is_number(v) else esc(v)}" for k, v in value.items())
+        else:
+            text = fmt_num(value) if is_number(value) else esc(value)
+        rows.append(f"<tr><td>{esc(key)}</td><td>{text}</td></tr>")
+    return (f"<h3>{esc(sweep.name)}: corruption error vs reference</h3><table class=\"small\"><thead><tr><th>corruption</th>"
+            f"<th>CE / relative CE</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")

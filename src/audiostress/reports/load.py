@@ -1,0 +1,172 @@
+"""Read a sweep directory (``metrics.json`` + ``scores.csv``) for the report.
+
+The report re-derives nothing it can read: every metric comes from
+``metrics.json``; ``scores.csv`` is only used for the score histograms. A
+missing ``metrics.json`` is an error; anything less than a complete sweep
+(missing ``scores.csv``, fewer rows than clips x cells, cells of the grid
+without metrics) is loaded and marked partial with the reasons.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: Columns of scores.csv parsed as floats (empty string -> None).
+_FLOAT_COLUMNS = ("raw_score", "p_fake", "measured_snr_db")
+
+
+class ReportError(ValueError):
+    """A sweep directory cannot be reported; the message names the directory and the fix."""
+
+
+@dataclass
+class Sweep:
+    """One sweep directory as the report sees it."""
+
+    path: Path
+    metrics: dict[str, Any]
+    rows: list[dict[str, Any]] | None
+    name: str
+    partial_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.partial_reasons)
+
+    @property
+    def cells(self) -> list[dict[str, Any]]:
+        """Corrupted cells (the clean cell, if listed in ``cells``, is left out)."""
+        return [c for c in self.metrics.get("cells", []) if c.get("cell_id") != "clean"]
+
+    @property
+    def clean(self) -> dict[str, Any]:
+        return dict(self.metrics.get("clean") or {})
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        return dict(self.metrics.get("provenance") or {})
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Load ``path`` (a sweep directory); raise ``ReportError`` if it has no readable metrics.json."""
+    root = Path(path)
+    if not root.exists():
+        raise ReportError(f"{root}: sweep directory not found")
+    if not root.is_dir():
+        raise ReportError(f"{root}: expected a sweep directory, got a file")
+    metrics_path = root / "metrics.json"
+    if not metrics_path.exists():
+        raise ReportError(
+            f"{root}: no metrics.json; run `audiostress sweep --out {root} ...` first "
+            "(a sweep writes metrics.json when it finishes or is resumed)"
+        )
+    try:
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportError(f"{metrics_path}: unreadable metrics.json ({exc})") from exc
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("cells", []), list):
+        raise ReportError(f"{metrics_path}: not an audiostress metrics.json (expected an object with `cells`)")
+    reasons: list[str] = []
+    rows = _read_scores(root / "scores.csv", reasons)
+    _check_complete(metrics, rows, reasons)
+    return Sweep(root, metrics, rows, detector_name(metrics, root), reasons)
+
+
+def load_sweeps(paths: list[Path]) -> list[Sweep]:
+    """Load several directories; detector names are made unique (``name (dir)``) for overlays."""
+    sweeps = [load_sweep(p) for p in paths]
+    seen: dict[str, int] = {}
+    for s in sweeps:
+        seen[s.name] = seen.get(s.name, 0) + 1
+    for s in sweeps:
+        if seen[s.name] > 1:
+            s.name = f"{s.name} ({s.path.name})"
+    return sweeps
+
+
+def detector_name(metrics: dict[str, Any], root: Path) -> str:
+    """The detector's display name from provenance, else its spec, else the directory name."""
+    det = (metrics.get("provenance") or {}).get("detector") or {}
+    if isinstance(det, dict):
+        for key in ("name", "spec"):
+            if det.get(key):
+                return str(det[key])
+    elif det:
+        return str(det)
+    return root.resolve().name
+
+
+def _read_scores(path: Path, reasons: list[str]) -> list[dict[str, Any]] | None:
+    if not path.exists():
+        reasons.append("scores.csv is missing: score distributions are not shown")
+        return None
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = [dict(r) for r in csv.DictReader(f)]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        reasons.append(f"scores.csv is unreadable ({exc})")
+        return None
+    for r in rows:
+        for col in _FLOAT_COLUMNS:
+            r[col] = _to_float(r.get(col))
+        sev = r.get("severity")
+        r["severity"] = int(sev) if sev not in (None, "") and re.fullmatch(r"-?\d+", str(sev)) else None
+        r["error"] = r.get("error") or None
+        r["attack"] = r.get("attack") or None
+    return rows
+
+
+def _to_float(value: Any) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if not math.isnan(out) else None
+
+
+def _check_complete(metrics: dict[str, Any], rows: list[dict[str, Any]] | None, reasons: list[str]) -> None:
+    if metrics.get("partial"):
+        reasons.append(str(metrics.get("partial_reason") or "metrics.json marks this sweep as partial"))
+    cov = metrics.get("coverage") if isinstance(metrics.get("coverage"), dict) else {}
+    if isinstance(cov.get("pairs_missing"), int) and cov["pairs_missing"] > 0:
+        reasons.append(f"{cov['pairs_missing']} of {cov.get('pairs_expected', '?')} (clip, cell) pairs were never scored")
+    cell_ids = {str(c.get("cell_id")) for c in metrics.get("cells", [])} | {"clean"}
+    grid_ids = _grid_cell_ids(metrics)
+    missing = sorted(grid_ids - cell_ids)
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        reasons.append(f"{len(missing)} grid cell(s) have no metrics: {shown}")
+    if rows is None:
+        return
+    clips = {r.get("clip_id") for r in rows}
+    all_ids = cell_ids | grid_ids
+    expected = len(clips) * len(all_ids)
+    pairs = {(r.get("clip_id"), r.get("cell_id")) for r in rows}
+    if len(pairs) < expected:
+        reasons.append(
+            f"scores.csv holds {len(pairs)} of {expected} (clip, cell) pairs "
+            f"({len(clips)} clips x {len(all_ids)} cells): the sweep did not finish"
+        )
+    n_clean = (metrics.get("clean") or {}).get("n")
+    n_clean_rows = sum(1 for r in rows if r.get("cell_id") == "clean" and not r.get("error"))
+    if isinstance(n_clean, int) and n_clean_rows < n_clean:
+        reasons.append(f"scores.csv has {n_clean_rows} clean scores but metrics.json counts {n_clean}")
+
+
+def _grid_cell_ids(metrics: dict[str, Any]) -> set[str]:
+    grid = (metrics.get("provenance") or {}).get("grid")
+    if not isinstance(grid, dict) or not isinstance(grid.get("cells"), list):
+        return set()
+    ids = set()
+    for c in grid["cells"]:
+        if isinstance(c, dict) and c.get("cell_id"):
+            ids.add(str(c["cell_id"]))
+    return ids

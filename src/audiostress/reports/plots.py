@@ -1,0 +1,223 @@
+"""Report figures: per-family severity curves (EER, drift, flip rate) and the ΔEER heatmap.
+
+Figures are built on ``matplotlib.figure.Figure`` directly (Agg canvas, no
+pyplot global state) with constrained layout, and saved as PNG and SVG in
+``plots/``. Several sweeps overlay as one colour per detector. Score
+histograms and the attack matrix live in ``plots_scores.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib.colors import TwoSlopeNorm
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from .load import Sweep
+from .tables import PANEL_GROUPS, Series, collect_series, is_number, severity_axis
+
+#: PNG resolution: sharp in the HTML at about 1000 px per figure width.
+PNG_DPI = 110
+#: Small multiples per row before wrapping.
+MAX_COLS = 4
+#: Title characters per line before wrapping.
+TITLE_WIDTH = 34
+#: One colour per detector (matplotlib's tab10, colour-blind friendlier order first).
+COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22")
+
+
+@dataclass(frozen=True)
+class PlotFile:
+    """One saved figure: ``plots/<name>.png`` and ``.svg`` plus what the report says about it."""
+
+    name: str
+    title: str
+    caption: str
+    png: Path
+    svg: Path
+    section: str
+
+
+def mpl_text(text: object) -> str:
+    """A user string made literal for matplotlib (``$`` would start mathtext)."""
+    return str(text).replace("\\", "\\\\").replace("$", r"\$")
+
+
+def wrap(text: str, width: int = TITLE_WIDTH) -> str:
+    return "\n".join(textwrap.wrap(text, width, break_long_words=True)) or text
+
+
+def save(fig: Figure, out_dir: Path, name: str) -> tuple[Path, Path]:
+    """Write ``name.png`` and ``name.svg`` (no timestamps, so reruns give the same files)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
+    fig.draw_without_rendering()  # run constrained layout once, then freeze it for both formats
+    fig.set_layout_engine("none")
+    fig.savefig(png, dpi=PNG_DPI, metadata={"Software": None})
+    fig.savefig(svg, metadata={"Date": None, "Creator": None})
+    return png, svg
+
+
+def color(i: int) -> str:
+    return COLORS[i % len(COLORS)]
+
+
+#: Rows of a family figure: (metric key, y label, CI key, clean key in metrics["clean"]).
+CURVE_METRICS = (
+    ("eer", "EER (fraction)", "eer_ci95", "eer"),
+    ("drift_mean_abs", "drift: mean |Δp_fake| vs clean (0–1)", None, None),
+    ("flip_rate", "flip rate at clean EER threshold (fraction)", None, None),
+)
+
+
+def family_figure(sweeps: Sequence[Sweep], series: Sequence[Series], title: str) -> Figure:
+    """Small multiples for one panel group: a column per corruption (wrapping after ``MAX_COLS``),
+    rows EER (CI band, clean dashed), drift and flip rate; one line per sweep; x ticks show parameter values."""
+    n = len(series)
+    ncols = min(MAX_COLS, n)
+    chunks = math.ceil(n / ncols)
+    nrows = chunks * len(CURVE_METRICS)
+    fig = Figure(figsize=(3.4 * ncols + 0.6, 2.25 * nrows + 1.0), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    tops = {m[0]: 0.0 for m in CURVE_METRICS}
+    used = []
+    for k, s in enumerate(series):
+        chunk, col = divmod(k, ncols)
+        axis = severity_axis(s)
+        for r, (metric, ylabel, ci_key, clean_key) in enumerate(CURVE_METRICS):
+            ax = axes[chunk * len(CURVE_METRICS) + r, col]
+            used.append((ax, metric, col, ylabel))
+            tops[metric] = max(tops[metric], _draw_curve(ax, sweeps, s, metric, ci_key, clean_key))
+            ticks = sorted(axis.ticks)
+            rotate = 30 if max(len(axis.ticks[t]) for t in ticks) > 4 else 0
+            ax.set_xticks(ticks, [axis.ticks[t] for t in ticks] if r == len(CURVE_METRICS) - 1 else [], rotation=rotate)
+            ax.set_xlim(0.5, 5.5)
+            ax.grid(True, alpha=0.3)
+            ax.tick_params(labelsize=8)
+            if r == 0:
+                head = mpl_text(s.key)
+                ax.set_title(head + ("\n" + mpl_text(wrap(axis.title_suffix)) if axis.title_suffix else ""), fontsize=9.5)
+            if r == len(CURVE_METRICS) - 1:
+                ax.set_xlabel(mpl_text(axis.label + "  (harsher →)"), fontsize=8.5)
+    for ax, metric, col, ylabel in used:
+        top = tops[metric]
+        ax.set_ylim(0.0, min(1.0, max(0.1, top * 1.15)) if metric != "drift_mean_abs" else max(0.05, min(1.0, top * 1.15)))
+        if col == 0:
+            ax.set_ylabel(wrap(ylabel, 24), fontsize=8.5)
+        else:
+            ax.tick_params(labelleft=False)
+    for ax in axes.ravel():
+        if not ax.has_data() and not ax.get_title() and not ax.lines:
+            ax.set_visible(False)
+    fig.suptitle(title, fontsize=12)
+    fig.legend(handles=_legend(sweeps, True, True), loc="outside lower center",
+               ncols=min(4, len(sweeps) + 2), fontsize=8.5, frameon=False)
+    return fig
+
+
+def _draw_curve(ax, sweeps: Sequence[Sweep], s: Series, metric: str, ci_key: str | None, clean_key: str | None) -> float:  # type: ignore[no-untyped-def]
+    """Draw one metric of one corruption for every sweep; returns the largest value drawn."""
+    top = 0.0
+    for i, sweep in enumerate(sweeps):
+        cells = s.cells.get(i, {})
+        xs = [sev for sev in sorted(cells) if is_number(cells[sev].get(metric))]
+        ys = [float(cells[sev][metric]) for sev in xs]
+        c = color(i)
+        if xs:
+            ax.plot(xs, ys, "-o", color=c, lw=1.8, ms=4.5, zorder=3)
+            top = max(top, max(ys))
+        if ci_key:
+            ci = [(sev, cells[sev].get(ci_key)) for sev in xs]
+            ci = [(sev, v) for sev, v in ci if isinstance(v, (list, tuple)) and len(v) == 2 and all(is_number(x) for x in v)]
+            if len(ci) >= 2:
+                ax.fill_between([x for x, _ in ci], [v[0] for _, v in ci], [v[1] for _, v in ci], color=c, alpha=0.18, lw=0)
+            else:
+                for sev, v in ci:
+                    y = float(cells[sev][metric])
+                    ax.errorbar([sev], [y], yerr=[[max(0.0, y - v[0])], [max(0.0, v[1] - y)]], color=c, capsize=3, lw=1)
+            top = max([top] + [float(v[1]) for _, v in ci])
+        if clean_key and is_number(sweep.clean.get(clean_key)):
+            ax.axhline(float(sweep.clean[clean_key]), color=c, ls="--", lw=1.2, alpha=0.9, zorder=2)
+            top = max(top, float(sweep.clean[clean_key]))
+    return top
+
+
+def _legend(sweeps: Sequence[Sweep], with_ci: bool, with_clean: bool) -> list[Line2D | Patch]:
+    handles: list[Line2D | Patch] = []
+    for i, sweep in enumerate(sweeps):
+        handles.append(Line2D([], [], color=color(i), marker="o", lw=1.8, label=mpl_text(sweep.name)))
+    if with_ci:
+        handles.append(Patch(color="0.5", alpha=0.3, label="bootstrap 95% CI"))
+    if with_clean:
+        handles.append(Line2D([], [], color="0.3", ls="--", lw=1.2, label="clean EER"))
+    return handles
+
+
+def delta_eer_heatmap(sweeps: Sequence[Sweep], series: Sequence[Series]) -> Figure:
+    """ΔEER, corruption x severity, one heatmap per sweep, diverging colours centred at 0."""
+    rows = list(series)
+    values = np.full((len(sweeps), len(rows), 5), np.nan)
+    for i in range(len(sweeps)):
+        for r, s in enumerate(rows):
+            for sev, cell in s.cells.get(i, {}).items():
+                if is_number(cell.get("delta_eer")):
+                    values[i, r, sev - 1] = float(cell["delta_eer"])
+    finite = values[np.isfinite(values)]
+    lim = max(0.02, float(np.abs(finite).max()) if finite.size else 0.02)
+    norm = TwoSlopeNorm(vcenter=0.0, vmin=-lim, vmax=lim)
+    ncols = len(sweeps)
+    fig = Figure(figsize=(2.6 + 3.6 * ncols, 1.6 + 0.5 * len(rows)), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, ncols, squeeze=False)).ravel()
+    image = None
+    for i, ax in enumerate(axes):
+        data = np.ma.masked_invalid(values[i])
+        image = ax.imshow(data, cmap="RdBu_r", norm=norm, aspect="auto")
+        ax.set_facecolor("0.88")
+        for r in range(len(rows)):
+            for c in range(5):
+                v = values[i, r, c]
+                text, col = ("n/a", "0.45") if not np.isfinite(v) else (f"{v:+.3f}", "white" if abs(v) > 0.6 * lim else "black")
+                ax.text(c, r, text, ha="center", va="center", fontsize=8, color=col)
+        ax.set_xticks(range(5), [str(k) for k in range(1, 6)])
+        ax.set_xlabel("severity level (1 = mildest, 5 = harshest)", fontsize=8.5)
+        labels = [mpl_text(s.key + ("\n" + severity_axis(s).title_suffix if severity_axis(s).title_suffix else "")) for s in rows]
+        ax.set_yticks(range(len(rows)), labels if i == 0 else [""] * len(rows), fontsize=7.5)
+        if ncols > 1:
+            ax.set_title(mpl_text(wrap(sweeps[i].name, 40)), fontsize=10)
+    if image is not None:
+        fig.colorbar(image, ax=list(axes), label="ΔEER vs clean (fraction; red = worse)", shrink=0.9)
+    fig.suptitle("ΔEER by corruption and severity", fontsize=11.5)
+    return fig
+
+
+def curve_plots(sweeps: Sequence[Sweep], out_dir: Path) -> list[PlotFile]:
+    """One figure per panel group (EER, drift, flip rate vs severity), then the ΔEER heatmap."""
+    series = collect_series(sweeps)
+    files: list[PlotFile] = []
+    for key, group_title, _ in PANEL_GROUPS:
+        group = [s for s in series if s.panel == key]
+        if not group:
+            continue
+        title = f"{group_title}: EER, drift and flip rate vs severity"
+        png, svg = save(family_figure(sweeps, group, title), out_dir, f"curves_{key}")
+        files.append(PlotFile(f"curves_{key}", title, _CAPTIONS["curves"], png, svg, group_title))
+    if series:
+        png, svg = save(delta_eer_heatmap(sweeps, series), out_dir, "delta_eer_heatmap")
+        files.append(PlotFile("delta_eer_heatmap", "ΔEER heatmap", _CAPTIONS["heatmap"], png, svg, "Overview"))
+    return files
+
+
+_CAPTIONS = {
+    "curves": "Top row: equal error rate per severity, with the bootstrap 95% CI from metrics.json as a band and the clean "
+    "EER dashed. Middle: probability drift, the mean absolute change of each clip's p_fake against its own clean p_fake. "
+    "Bottom: flip rate, the fraction of clips whose decision at the clean EER threshold changes. "
+    "Tick labels are the corruption's parameter values.",
+    "heatmap": "EER increase over clean per cell (red = worse, blue = better); grey = no cell at that severity.",
+}

@@ -1,0 +1,298 @@
+"""Tabular views of metrics.json shared by the plots, the HTML and summary.md.
+
+Nothing here recomputes a metric: it groups, sorts and labels what the sweep
+wrote. The only aggregates are the ranking's mean ΔEER over cells (shown as
+such) and, for the attack matrix, the per-attack ΔEER as cell EER minus the
+clean EER of the same attack, both read from ``per_attack``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .load import Sweep
+
+#: Report panel groups, in reading order: (key, title, corruption families).
+PANEL_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("noise", "Noise", ("noise",)),
+    ("filtering", "Filtering and modification", ("filter", "modification")),
+    ("codecs", "Lossy codecs", ("codec",)),
+    ("neural_codecs", "Neural codecs", ("neural_codec",)),
+    ("other", "Other", ()),
+)
+
+#: ArtifactBench codec-pair gates (ANCHORS.md), used when metrics.json does not carry them.
+GATE_MEAN = 0.15
+GATE_MAX = 0.35
+
+_SEVERITY_SUFFIX = re.compile(r"@(\d+)$")
+
+
+def family_of(cell: dict[str, Any]) -> str:
+    """A cell's corruption family: the cell's ``family`` key, else the registry (cascades -> codec chains)."""
+    fam = cell.get("family")
+    if fam and fam != "graph":
+        return str(fam)
+    name = str(cell.get("corruption", ""))
+    try:
+        from ..corruptions import CASCADES, get, load_builtins
+
+        load_builtins()
+        if name in CASCADES:
+            stages = [get(s).family for s in CASCADES[name].stages]
+            return "neural_codec" if "neural_codec" in stages else "codec"
+        return get(name).family
+    except (ValueError, KeyError, ImportError):
+        return "codec" if fam == "graph" else "unknown"
+
+
+def panel_of(cell: dict[str, Any]) -> str:
+    """The panel group key (see ``PANEL_GROUPS``) a cell is drawn in."""
+    fam = family_of(cell)
+    for key, _, families in PANEL_GROUPS:
+        if fam in families:
+            return key
+    return "other"
+
+
+def series_key(cell: dict[str, Any]) -> str:
+    """The curve a cell belongs to: its cell id without the ``@severity`` suffix (``opus[nb]@2`` -> ``opus[nb]``)."""
+    cid = str(cell.get("cell_id", ""))
+    if cell.get("severity") not in (None, 0) and _SEVERITY_SUFFIX.search(cid):
+        return _SEVERITY_SUFFIX.sub("", cid)
+    return cid
+
+
+def severity_of(cell: dict[str, Any]) -> int | None:
+    sev = cell.get("severity")
+    return int(sev) if isinstance(sev, (int, float)) and not isinstance(sev, bool) and 1 <= sev <= 5 else None
+
+
+@dataclass
+class Series:
+    """One corruption's cells over severity, for one or more sweeps."""
+
+    key: str
+    corruption: str
+    panel: str
+    severities: list[int]
+    #: sweep index -> {severity: cell}
+    cells: dict[int, dict[int, dict[str, Any]]]
+
+
+def collect_series(sweeps: Sequence[Sweep]) -> list[Series]:
+    """Every corruption curve (cells with a severity 1..5) across ``sweeps``, in panel order."""
+    found: dict[str, Series] = {}
+    for i, sweep in enumerate(sweeps):
+        for cell in sweep.cells:
+            sev = severity_of(cell)
+            if sev is None:
+                continue
+            key = series_key(cell)
+            s = found.get(key)
+            if s is None:
+                s = found[key] = Series(key, str(cell.get("corruption", key)), panel_of(cell), [], {})
+            s.cells.setdefault(i, {})[sev] = cell
+            if sev not in s.severities:
+                s.severities.append(sev)
+    order = {key: n for n, (key, _, _) in enumerate(PANEL_GROUPS)}
+    out = sorted(found.values(), key=lambda s: (order.get(s.panel, 99), s.key))
+    for s in out:
+        s.severities.sort()
+    return out
+
+
+#: Units guessed from a parameter-name suffix when the registry does not know the corruption.
+_SUFFIX_UNITS = {"db": "dB", "hz": "Hz", "khz": "kHz", "kbps": "kbps", "ms": "ms", "s": "s", "semitones": "semitones"}
+
+
+def _unit_of(corruption: str, param: str) -> str:
+    try:
+        from ..corruptions import get
+
+        for p in get(corruption).params:
+            if p.name == param:
+                return p.unit
+    except (ValueError, ImportError):
+        pass
+    return _SUFFIX_UNITS.get(param.rsplit("_", 1)[-1].lower(), "") if "_" in param else ""
+
+
+def param_label(corruption: str, param: str) -> str:
+    """``bitrate_kbps`` of mp3 -> ``bitrate (kbps)``: the unit from the registry, not repeated."""
+    unit = _unit_of(corruption, param)
+    base = param
+    if unit:
+        suffix = "_" + re.sub(r"[^a-z0-9]", "", unit.lower())
+        if base.endswith(suffix) and len(base) > len(suffix):
+            base = base[: -len(suffix)]
+        elif base.endswith("_" + unit.lower().replace(" ", "_")):
+            base = base[: -len(unit) - 1]
+    base = base.replace("_", " ")
+    return f"{base} ({unit})" if unit and unit != base else base
+
+
+def fmt_value(value: Any) -> str:
+    """A parameter value for an axis tick: ``24.0`` -> ``24``, ``0.125`` -> ``0.125``."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return f"{value:.3g}"
+    if isinstance(value, dict):
+        return ",".join(f"{k}={fmt_value(v)}" for k, v in value.items())
+    return str(value)
+
+
+@dataclass
+class SeverityAxis:
+    """How a series' severity axis is labelled."""
+
+    label: str
+    ticks: dict[int, str]
+    title_suffix: str
+
+
+def severity_axis(series: Series) -> SeverityAxis:
+    """Tick labels from the parameter that varies with severity, e.g. ``mp3 bitrate (kbps): 40 → 8``."""
+    by_sev: dict[int, dict[str, Any]] = {}
+    for cells in series.cells.values():
+        for sev, cell in cells.items():
+            by_sev.setdefault(sev, cell.get("params") or {})
+    sevs = sorted(by_sev)
+    keys: list[str] = []
+    for sev in sevs:
+        for k in by_sev[sev]:
+            if k not in keys:
+                keys.append(k)
+    varying = [k for k in keys if len({repr(by_sev[s].get(k)) for s in sevs}) > 1]
+    if not varying and len(sevs) == 1:  # one cell: show its (first numeric) parameter value
+        varying = [k for k in keys if isinstance(by_sev[sevs[0]].get(k), (int, float))][:1]
+    if not varying:
+        return SeverityAxis("severity level", {s: str(s) for s in sevs}, "")
+    key = varying[0]
+    label = param_label(series.corruption, key)
+    more = f" (+{len(varying) - 1} more)" if len(varying) > 1 else ""
+    ticks = {s: fmt_value(by_sev[s].get(key)) for s in sevs}
+    first, last = ticks[sevs[0]], ticks[sevs[-1]]
+    span = f"{first} → {last}" if len(sevs) > 1 else f"{first} (severity {sevs[0]})"
+    return SeverityAxis(f"{label}{more}", ticks, f"{label}: {span}")
+
+
+def worst_cells(sweep: Sweep, n: int = 5) -> list[dict[str, Any]]:
+    """The ``n`` cells with the largest ΔEER (cells without a ΔEER last)."""
+    cells = [c for c in sweep.cells if is_number(c.get("delta_eer"))]
+    return sorted(cells, key=lambda c: -float(c["delta_eer"]))[:n]
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def codec_pair(sweep: Sweep) -> dict[str, Any] | None:
+    """The codec-pair block with its gates and pass/fail per gate, or None when the sweep has none."""
+    block = sweep.metrics.get("codec_pair")
+    if not isinstance(block, dict):
+        return None
+    out = dict(block)
+    gate_mean = out.get("gate_mean", GATE_MEAN)
+    gate_max = out.get("gate_max", GATE_MAX)
+    out["gate_mean"], out["gate_max"] = gate_mean, gate_max
+    out["pass_mean"] = is_number(out.get("mean")) and out["mean"] <= gate_mean
+    out["pass_max"] = is_number(out.get("max")) and out["max"] <= gate_max
+    if "pass" not in out:
+        out["pass"] = out["pass_mean"] and out["pass_max"]
+    return out
+
+
+def coverage(sweep: Sweep) -> dict[str, Any]:
+    """Scored/errored counts: the metrics ``coverage`` block when present, else the listed errors."""
+    block = sweep.metrics.get("coverage")
+    if isinstance(block, dict):
+        return dict(block)
+    errors = sweep.metrics.get("errors") or []
+    n_rows = len(sweep.rows) if sweep.rows is not None else None
+    return {"errors": len(errors), "rows": n_rows}
+
+
+def coverage_text(sweep: Sweep) -> str:
+    """One line: scored / expected pairs and failures, from the coverage block (or the error list)."""
+    cov = coverage(sweep)
+    if is_number(cov.get("pairs_expected")) and is_number(cov.get("pairs_scored")):
+        frac = cov.get("fraction_scored")
+        pct = f" ({100 * float(frac):.1f}%)" if is_number(frac) else ""
+        return (f"{int(cov['pairs_scored'])} of {int(cov['pairs_expected'])} (clip, cell) pairs scored{pct}, "
+                f"{int(cov.get('pairs_failed') or 0)} failed, {int(cov.get('pairs_missing') or 0)} missing")
+    parts = [f"{k}: {v}" for k, v in cov.items() if not isinstance(v, (dict, list))]
+    return ", ".join(parts) or "n/a"
+
+
+def mean_delta_eer(sweep: Sweep) -> float | None:
+    """Mean ΔEER over the corrupted cells that have one."""
+    vals = [float(c["delta_eer"]) for c in sweep.cells if is_number(c.get("delta_eer"))]
+    return sum(vals) / len(vals) if vals else None
+
+
+def ranking(sweeps: Sequence[Sweep]) -> list[dict[str, Any]]:
+    """One row per detector, most robust first (lowest mean ΔEER)."""
+    rows = []
+    for s in sweeps:
+        worst = worst_cells(s, 1)
+        cp = codec_pair(s)
+        rows.append(
+            {
+                "detector": s.name,
+                "clean_eer": s.clean.get("eer"),
+                "mean_delta_eer": mean_delta_eer(s),
+                "worst_cell": worst[0]["cell_id"] if worst else None,
+                "worst_delta_eer": worst[0]["delta_eer"] if worst else None,
+                "codec_pair_mean": cp.get("mean") if cp else None,
+                "codec_pair_max": cp.get("max") if cp else None,
+                "codec_pair_pass": cp.get("pass") if cp else None,
+                "partial": s.partial,
+            }
+        )
+    return sorted(rows, key=lambda r: (r["mean_delta_eer"] is None, r["mean_delta_eer"] or 0.0))
+
+
+#: The sortable metrics table: (cell key, header, kind). kind "num" sorts numerically.
+METRIC_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("cell_id", "cell", "text"),
+    ("corruption", "corruption", "text"),
+    ("family", "family", "text"),
+    ("severity", "severity", "num"),
+    ("params", "params", "text"),
+    ("n", "n", "num"),
+    ("errors", "errors", "num"),
+    ("eer", "EER", "num"),
+    ("eer_ci95", "EER 95% CI", "ci"),
+    ("delta_eer", "ΔEER", "num"),
+    ("delta_eer_ci95", "ΔEER 95% CI", "ci"),
+    ("auroc", "AUROC", "num"),
+    ("min_dcf", "minDCF", "num"),
+    ("act_dcf", "actDCF", "num"),
+    ("drift_mean_abs", "drift |Δp|", "num"),
+    ("drift_mean_signed", "drift Δp", "num"),
+    ("flip_rate", "flip rate", "num"),
+    ("fpr_at_clean_threshold", "FPR@τ", "num"),
+    ("fnr_at_clean_threshold", "FNR@τ", "num"),
+    ("measured_snr_db", "SNR (dB)", "num"),
+)
+
+
+def fmt_num(value: Any, digits: int = 4) -> str:
+    """Numbers to ``digits`` decimals; missing values as an en dash."""
+    if not is_number(value):
+        return "–"
+    return f"{float(value):.{digits}f}"
+
+
+def fmt_ci(value: Any, digits: int = 3) -> str:
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(is_number(v) for v in value):
+        return f"[{float(value[0]):.{digits}f}, {float(value[1]):.{digits}f}]"
+    return "–"

@@ -1,0 +1,148 @@
+"""The report for fake sweep directories: files, table rows, numbers equal metrics.json, partial and missing dirs."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from audiostress.reports import ReportError, write_report
+from audiostress.reports.tables import collect_series, severity_axis
+from audiostress.reports.load import load_sweep
+from fake_sweep import make_sweep
+
+#: Figures the fake sweep supports: one per panel group, the heatmap, scores and the attack matrix.
+EXPECTED_PLOTS = ("curves_noise", "curves_filtering", "curves_codecs", "curves_neural_codecs",
+                  "delta_eer_heatmap", "score_distributions", "attack_matrix")
+
+
+class TableParser(HTMLParser):
+    """Collects the metrics table: one dict per <tr data-cell-id>, {data-key: (data-value, text)}."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict[str, tuple[str, str]]] = []
+        self.cell_ids: list[str] = []
+        self.values: dict[str, str] = {}
+        self._in_table = False
+        self._key: str | None = None
+        self._text: list[str] = []
+        self.images: list[str] = []
+
+    def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
+        a = dict(attrs)
+        if tag == "img":
+            self.images.append(a.get("src") or "")
+        if tag == "table" and a.get("id") == "metrics-table":
+            self._in_table = True
+        if self._in_table and tag == "tr" and "data-cell-id" in a:
+            self.cell_ids.append(a["data-cell-id"])
+            self.rows.append({})
+        if tag in ("td", "span") and a.get("data-key"):
+            self._key, self._text = a["data-key"], []
+            if self._in_table and tag == "td":
+                self.rows[-1][self._key] = (a.get("data-value") or "", "")
+            else:
+                self.values[self._key] = a.get("data-value") or ""
+
+    def handle_data(self, data):  # type: ignore[no-untyped-def]
+        if self._key is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag):  # type: ignore[no-untyped-def]
+        if tag == "table":
+            self._in_table = False
+        if tag in ("td", "span") and self._key is not None:
+            if self.rows and self._key in self.rows[-1] and self.rows[-1][self._key][1] == "":
+                self.rows[-1][self._key] = (self.rows[-1][self._key][0], "".join(self._text))
+            self._key = None
+
+
+@pytest.fixture(scope="module")
+def one_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    root = make_sweep(tmp_path_factory.mktemp("sweep") / "a")
+    report = write_report([root])
+    return report, json.loads((root / "metrics.json").read_text())
+
+
+def parse(report: Path) -> TableParser:
+    p = TableParser()
+    p.feed(report.read_text(encoding="utf-8"))
+    return p
+
+
+def test_report_writes_every_plot_and_a_row_per_cell(one_report: tuple[Path, dict]) -> None:
+    report, metrics = one_report
+    out = report.parent
+    assert report.name == "report.html" and (out / "summary.md").exists()
+    for name in EXPECTED_PLOTS:
+        for ext in ("png", "svg"):
+            f = out / "plots" / f"{name}.{ext}"
+            assert f.exists() and f.stat().st_size > 2000, f
+    parsed = parse(report)
+    assert sorted(parsed.cell_ids) == sorted(c["cell_id"] for c in metrics["cells"])
+    assert len(parsed.images) == len(EXPECTED_PLOTS)
+    assert all(src.startswith("data:image/png;base64,") for src in parsed.images)
+
+
+def test_html_numbers_equal_metrics_json(one_report: tuple[Path, dict]) -> None:
+    report, metrics = one_report
+    parsed = parse(report)
+    by_id = {c["cell_id"]: c for c in metrics["cells"]}
+    checked = 0
+    for cid, row in zip(parsed.cell_ids, parsed.rows):
+        for key in ("eer", "delta_eer", "auroc", "min_dcf", "drift_mean_abs", "flip_rate",
+                    "fpr_at_clean_threshold", "fnr_at_clean_threshold", "measured_snr_db"):
+            raw, text = row[key]
+            assert float(raw) == by_id[cid][key], (cid, key)
+            assert text == f"{by_id[cid][key]:.4f}", (cid, key, text)
+            checked += 1
+        assert json.loads(row["eer_ci95"][0]) == by_id[cid]["eer_ci95"]
+    assert checked == 9 * len(metrics["cells"])
+    assert float(parsed.values["clean_eer"]) == metrics["clean"]["eer"]
+    assert float(parsed.values["clean_auroc"]) == metrics["clean"]["auroc"]
+    assert float(parsed.values["codec_pair_mean"]) == metrics["codec_pair"]["mean"]
+    assert float(parsed.values["codec_pair_max"]) == metrics["codec_pair"]["max"]
+
+
+def test_summary_lists_worst_cells_and_gates(one_report: tuple[Path, dict]) -> None:
+    report, metrics = one_report
+    text = (report.parent / "summary.md").read_text()
+    worst = max(metrics["cells"], key=lambda c: c["delta_eer"])
+    first_row = next(line for line in text.splitlines() if line.startswith("| ") and "@" in line)
+    assert first_row.startswith(f"| {worst['cell_id']} | {worst['eer']:.3f} | {worst['delta_eer']:.3f}")
+    verdict = "PASS" if metrics["codec_pair"]["pass"] else "FAIL"
+    assert f"**{verdict}**" in text and "gate ≤ 0.15" in text and "gate ≤ 0.35" in text
+
+
+def test_severity_axis_shows_parameter_values(tmp_path: Path) -> None:
+    sweep = load_sweep(make_sweep(tmp_path / "a"))
+    axes = {s.key: severity_axis(s) for s in collect_series([sweep])}
+    assert axes["mp3"].ticks == {1: "40", 2: "32", 3: "24", 4: "16", 5: "8"}
+    assert axes["mp3"].title_suffix == "bitrate (kbps): 40 → 8"
+    assert axes["gaussian_noise"].title_suffix == "snr (dB): 40 → 5"
+    assert axes["opus"].ticks == {4: "2"}  # a single cell still shows its parameter value
+
+
+def test_partial_sweep_is_reported_and_marked(tmp_path: Path) -> None:
+    root = make_sweep(tmp_path / "p", drop_rows=30)
+    report = write_report([root])
+    html_text = report.read_text()
+    assert 'data-partial="1"' in html_text and "Partial sweep" in html_text
+    assert "(partial)" in html_text.split("</title>")[0]
+    assert "PARTIAL" in (root / "summary.md").read_text()
+
+
+def test_missing_metrics_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ReportError, match="no metrics.json; run `audiostress sweep"):
+        write_report([tmp_path / "empty"])
+    with pytest.raises(ReportError, match="not found"):
+        write_report([tmp_path / "nope"])
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "metrics.json").write_text("{not json")
+    with pytest.raises(ReportError, match="unreadable metrics.json"):
+        write_report([bad])
