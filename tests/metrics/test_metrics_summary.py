@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from audiostress.metrics.bootstrap import bootstrap_delta_eer_ci, bootstrap_eer_ci
+from audiostress.metrics.cross_cell import corruption_error_block
 from audiostress.metrics.functional import compute_eer, corruption_error
 from audiostress.metrics.summary import build_metrics, write_metrics
 
@@ -294,6 +295,20 @@ def test_corruption_errors_against_reference(sweep) -> None:
     assert ref_summary["detector"] == {"spec": "ref"} and ref_summary["clean_eer"] == ref["clean"]["eer"]
     assert set(out) == {"gaussian_noise", "low_pass"}
     assert ref_summary["mce"] == pytest.approx((out["gaussian_noise"]["ce"] + out["low_pass"]["ce"]) / 2)
+
+
+def test_corruption_errors_keep_tables_apart_and_skip_overrides() -> None:
+    def cell(cell_id: str, corruption: str, severity: int, eer: float) -> dict:
+        return {"cell_id": cell_id, "corruption": corruption, "severity": severity, "eer": eer}
+
+    mine = [cell("opus@2", "opus", 2, 0.2), cell("opus[asvspoof5_nb]@2", "opus", 2, 0.4),
+            cell("opus@2{bitrate_kbps=6}", "opus", 2, 0.9), cell("mp3{bitrate_kbps=128}", "mp3", 0, 0.3)]
+    ref = {"clean": {"eer": 0.1}, "cells": [cell("opus@2", "opus", 2, 0.4), cell("opus[asvspoof5_nb]@2", "opus", 2, 0.5)]}
+    per, summary = corruption_error_block(mine, 0.1, ref)
+    assert set(per) == {"opus", "opus[asvspoof5_nb]"}
+    assert per["opus"]["ce"] == pytest.approx(0.2 / 0.4) and per["opus[asvspoof5_nb]"]["ce"] == pytest.approx(0.4 / 0.5)
+    assert per["opus"]["relative_ce"] == pytest.approx((0.2 - 0.1) / (0.4 - 0.1))
+    assert summary["mce"] == pytest.approx((0.5 + 0.8) / 2)
 
 
 def test_write_metrics_is_sorted_stable_json(tmp_path, sweep) -> None:

@@ -88,15 +88,21 @@ def per_attack_block(table: Table) -> dict[str, dict[str, float | None]]:
 
 
 def _severity_eers(cells: Sequence[Mapping[str, Any]]) -> dict[str, dict[int, float]]:
-    """``{corruption: {severity: eer}}`` for table-severity cells with an EER."""
+    """``{group: {severity: eer}}`` for table-severity cells with an EER.
+
+    The group is the cell id without its ``@severity`` suffix: the corruption name,
+    or ``name[table]`` for a non-default table, so different tables never mix.
+    Cells with parameter overrides (``mp3@3{bitrate_kbps=24}``) or explicit
+    parameters are not table severities and are left out.
+    """
     out: dict[str, dict[int, float]] = {}
     for cell in cells:
-        sev, eer = cell.get("severity"), cell.get("eer")
-        if cell.get("cell_id") == CLEAN_CELL_ID or not isinstance(sev, int) or isinstance(sev, bool):
+        sev, eer, cell_id = cell.get("severity"), cell.get("eer"), str(cell.get("cell_id"))
+        if not isinstance(sev, int) or isinstance(sev, bool) or sev not in TABLE_SEVERITIES:
             continue
-        if sev not in TABLE_SEVERITIES or eer is None or not math.isfinite(eer):
+        if eer is None or not math.isfinite(eer) or not cell_id.endswith(f"@{sev}"):
             continue
-        out.setdefault(str(cell.get("corruption")), {})[sev] = float(eer)
+        out.setdefault(cell_id[: -len(f"@{sev}")], {})[sev] = float(eer)
     return out
 
 
@@ -110,7 +116,7 @@ def corruption_error_block(
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """CE and relative CE per corruption against another sweep's ``metrics.json``.
 
-    Returns ``({corruption: {ce, relative_ce, severities, missing_severities, note}},
+    Returns ``({group: {ce, relative_ce, severities, missing_severities, note}},
     {detector, clean_eer, mce, relative_mce})``. Sums run over the severities (of
     1..5) where both sweeps have an EER; the used and the missing severities are
     listed. ``mce`` / ``relative_mce`` average the corruptions' finite values.

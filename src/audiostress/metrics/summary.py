@@ -258,7 +258,8 @@ def build_metrics(
     severity, params, family``. ``reference``: another sweep's metrics.json for
     corruption errors. Extra top-level blocks: ``coverage``, ``settings``,
     ``codec_pair`` (null unless ``codec_pair_cells``), ``corruption_errors``
-    (``{corruption: {ce, relative_ce, severities, missing_severities, note}}``) and
+    (``{corruption: {ce, relative_ce, severities, missing_severities, note}}``, keyed
+    ``name[table]`` for a non-default severity table) and
     ``corruption_error_reference`` (``{detector, clean_eer, mce, relative_mce}``),
     both null unless ``reference``, and ``per_attack`` (``{cell_id: {attack: eer}}``,
     ``{}`` without attack metadata).
