@@ -82,5 +82,109 @@ def parse_params(items: tuple[str, ...]) -> dict[str, Any]:
 # -- commands added by later parts: sweep, merge, report, demo ---------------------------
 
 
+@main.command("report")
+@click.argument("dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option("--out", default=None, type=click.Path(file_okay=False), help="Output folder (required for several DIRs; default: the one DIR).")
+def report_cmd(dirs: tuple[str, ...], out: str | None) -> None:
+    """Write report.html, summary.md and plots/ for one sweep DIR, or compare several detectors."""
+    from .reports import ReportError, write_report
+
+    try:
+        path = write_report(list(dirs), out)
+    except (ReportError, OSError) as exc:
+        raise fail(exc) from exc
+    click.echo(f"report: {path}")
+
+
+@main.command("demo")
+@click.option("--out", default="audiostress-demo", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--quiet", is_flag=True, help="Only print where the report is.")
+def demo_cmd(out: str, quiet: bool) -> None:
+    """Run the whole pipeline on a generated dataset with a built-in baseline detector (nothing downloaded)."""
+    from .demo import run_demo
+
+    try:
+        path = run_demo(out, quiet=quiet)
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise fail(exc) from exc
+    if quiet:
+        click.echo(f"report: {path.resolve()}")
+
+
+def _trust_help() -> str:
+    from .detectors.factory import TRUST_CHECKPOINT_HELP
+
+    return TRUST_CHECKPOINT_HELP
+
+
+@main.command("sweep")
+@click.option("--detector", required=True, metavar="SPEC|CARD.yaml", help="model.py:build, pkg.mod:build, torchscript:PATH, onnx:PATH, hf:DIR or a detector card.")
+@click.option("--checkpoint", default=None, metavar="PATH", help="Weights for the detector (a state dict unless --trust-checkpoint).")
+@click.option("--data", required=True, metavar="DATASET", help="Folder with label subfolders, CSV/JSONL manifest or ASVspoof protocol file.")
+@click.option("--audio-dir", default=None, metavar="DIR", help="Audio folder of an ASVspoof protocol.")
+@click.option("--grid", default="quick", show_default=True, metavar="PRESET|GRID.yaml", help="quick, paper, codecs, asvspoof5, full or a grid YAML file.")
+@click.option("--out", default="runs/sweep", show_default=True, type=click.Path(file_okay=False), help="Sweep directory; re-running with the same --out resumes.")
+@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1), help="Detector batch size.")
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda (torch corruptions run batched there too).")
+@click.option("--precision", default="fp32", show_default=True, type=click.Choice(["fp32", "bf16", "fp16"]))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=0), help="CPU worker processes for codecs (0/1 = in-process).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Sweep seed; each (clip, cell) seed derives from it.")
+@click.option("--limit", default=None, type=click.IntRange(min=1), help="Stratified, seeded subset of N clips.")
+@click.option("--shard", default=None, metavar="I/N", help="Process shard I of N (combine with `audiostress merge`).")
+@click.option("--strict", is_flag=True, help="Stop at the first bad row, clip or failure instead of recording it.")
+@click.option("--quiet", is_flag=True, help="No progress bar (CI logs); the summary line is still printed.")
+@click.option("--trust-checkpoint", is_flag=True, help=_trust_help())
+@click.option("--reference", default=None, type=click.Path(dir_okay=False), metavar="METRICS.json", help="A reference detector's metrics.json for CE / relative CE.")
+@click.option("--name", default=None, help="Detector name in reports (card key `name`).")
+@click.option("--sample-rate", type=click.IntRange(min=1), default=None, help="Card input.sample_rate.")
+@click.option("--length", type=click.IntRange(min=1), default=None, help="Card input.length (samples).")
+@click.option("--pad", type=click.Choice(["repeat", "zero"]), default=None, help="Card input.pad.")
+@click.option("--crop", type=click.Choice(["first", "center", "random", "windows"]), default=None, help="Card input.crop.")
+@click.option("--hop", type=click.IntRange(min=1), default=None, help="Card input.hop (samples, windows crop).")
+@click.option("--aggregate", type=click.Choice(["mean", "max"]), default=None, help="Card input.aggregate over windows.")
+@click.option("--kind", type=click.Choice(["logits", "probs", "score"]), default=None, help="Card output.kind.")
+@click.option("--fake-index", type=click.IntRange(min=0), default=None, help="Card output.fake_index.")
+@click.option("--higher-is-fake/--lower-is-fake", "higher_is_fake", default=None, help="Card output.higher_is_fake for a single score.")
+@click.option("--select", type=click.IntRange(min=0), default=None, help="Card output.select: element of a tuple output.")
+def sweep_cmd(**opts: Any) -> None:
+    """Score a detector on a dataset under every cell of a severity grid."""
+    from .runners.sweep import SweepConfig, run_sweep
+
+    inputs = {k: opts.pop(k) for k in ("sample_rate", "length", "pad", "crop", "hop", "aggregate")}
+    outputs = {k: opts.pop(k) for k in ("kind", "fake_index", "higher_is_fake", "select")}
+    overrides = {
+        "input": {k: v for k, v in inputs.items() if v is not None},
+        "output": {k: v for k, v in outputs.items() if v is not None},
+        "name": opts.pop("name"),
+    }
+    from pathlib import Path
+
+    try:
+        result = run_sweep(SweepConfig(
+            detector=opts["detector"], checkpoint=opts["checkpoint"], data=opts["data"], audio_dir=opts["audio_dir"],
+            grid=opts["grid"], out=Path(opts["out"]), batch_size=opts["batch_size"], device=opts["device"],
+            precision=opts["precision"], workers=opts["workers"], seed=opts["seed"], limit=opts["limit"],
+            shard=opts["shard"], strict=opts["strict"], quiet=opts["quiet"], trust_checkpoint=opts["trust_checkpoint"],
+            detector_overrides=overrides, reference=opts["reference"],
+        ))  # fmt: skip
+    except (ValueError, TypeError, RuntimeError, OSError) as exc:
+        raise fail(exc) from exc
+    if result.report is not None:
+        click.echo(f"report: {result.report}")
+
+
+@main.command("merge")
+@click.argument("out", type=click.Path(file_okay=False))
+@click.argument("shard_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+def merge_cmd(out: str, shard_dirs: tuple[str, ...]) -> None:
+    """Combine the sweep directories of `sweep --shard I/N` runs into OUT."""
+    from .runners.merge import merge_sweeps
+
+    try:
+        merge_sweeps(out, shard_dirs)
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise fail(exc) from exc
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -10,6 +10,8 @@ score no longer tells the classes apart.
 
 from __future__ import annotations
 
+import time
+
 import torch
 
 CUTOFF_HZ = 4000.0
@@ -22,7 +24,13 @@ class HighBandDetector(torch.nn.Module):
     """Scores each row on its own: a batched FFT rounds differently per batch
     composition, and the determinism tests need a batch-invariant model."""
 
+    def __init__(self, delay_ms: float = 0.0) -> None:
+        super().__init__()
+        self.delay_ms = delay_ms
+
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        if self.delay_ms:  # lets the resume test kill a sweep midway
+            time.sleep(self.delay_ms / 1e3)
         return torch.cat([self.score_one(row.unsqueeze(0)) for row in audio])
 
     def score_one(self, audio: torch.Tensor) -> torch.Tensor:
@@ -34,5 +42,5 @@ class HighBandDetector(torch.nn.Module):
         return -torch.log10((high + FLOOR) / (power.sum(dim=-1) + FLOOR))
 
 
-def build() -> torch.nn.Module:
-    return HighBandDetector()
+def build(delay_ms: float = 0.0) -> torch.nn.Module:
+    return HighBandDetector(delay_ms)

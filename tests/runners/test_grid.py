@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from audiostress.corruptions import available
-from audiostress.runners.grid import PRESETS, cell_id_for, grid_cells_for_metrics, load_grid, make_cell, preset_text
+from audiostress.runners.grid import PRESETS, cell_id_for, cells_for_metrics, load_grid, make_cell, preset_text
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -108,6 +108,6 @@ def test_full_grid_covers_every_registered_corruption_at_every_level() -> None:
 
 def test_cells_for_metrics_carry_the_effective_parameters(tmp_path: Path) -> None:
     grid = load_grid(write(tmp_path, "cells:\n  - {corruption: gain, severity: 5}\n"))
-    cells = grid_cells_for_metrics(grid)
+    cells = cells_for_metrics([c.to_dict() for c in grid.cells])
     assert cells[1] == {"cell_id": "gain@5", "corruption": "gain", "severity": 5, "params": {"gain_db": -24.0}, "family": "modification"}
     assert cells[0]["cell_id"] == "clean" and cells[0]["family"] == "clean"

@@ -269,21 +269,22 @@ def load_grid(spec: str | os.PathLike[str] | Grid) -> Grid:
     raise ValueError(f"Unknown grid {text!r}; choose a preset ({', '.join(PRESETS)}) or a path to a .yaml grid file")
 
 
-def grid_cells_for_metrics(grid: Grid) -> list[dict[str, Any]]:
-    """The ``cells`` argument of ``build_metrics``: id, corruption, severity, params, family."""
+def cells_for_metrics(cells: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The ``cells`` argument of ``build_metrics`` from ``Cell.to_dict`` dicts (as the store keeps them):
+    id, corruption, severity, family and the effective parameters read from the node."""
     return [
-        {"cell_id": c.cell_id, "corruption": c.corruption, "severity": c.severity, "params": _effective_params(c), "family": c.family}
-        for c in grid.cells
-    ]
+        {"cell_id": c["cell_id"], "corruption": c["corruption"], "severity": c["severity"],
+         "params": _effective_params(c["node"], c.get("params", {})), "family": c["family"]}
+        for c in cells
+    ]  # fmt: skip
 
 
-def _effective_params(cell: Cell) -> dict[str, Any]:
-    node = cell.node.to_dict()
+def _effective_params(node: Mapping[str, Any], requested: Mapping[str, Any]) -> dict[str, Any]:
     if node.get("type") == "corruption":
         return dict(node.get("params", {}))
     if node.get("type") == "cascade":
         return {n["name"]: n.get("params", {}) for n in node["nodes"] if n.get("type") == "corruption"}
-    return dict(cell.params)
+    return dict(requested)
 
 
 def describe_cells(cells: Sequence[Cell]) -> str:

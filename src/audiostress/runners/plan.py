@@ -28,7 +28,7 @@ from ..seeding import derive_seed
 
 _SHARD_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 #: Clips per group on average (the device batch of one cell; memory holds two groups).
-GROUP_CLIPS = 16
+GROUP_CLIPS = 8
 
 
 @dataclass(frozen=True)

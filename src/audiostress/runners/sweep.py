@@ -26,7 +26,7 @@ import torch
 
 from .. import __version__
 from .engine import Engine
-from .grid import Grid, grid_cells_for_metrics, load_grid
+from .grid import Grid, cells_for_metrics, load_grid
 from .plan import Shard, make_plan, parse_shard
 from .progress import Progress
 from .store import STORE_NAME, Store, export_scores_csv
@@ -89,6 +89,7 @@ def run_sweep(config: SweepConfig) -> SweepResult:
     out.mkdir(parents=True, exist_ok=True)
     identity = sweep_identity(detector, dataset, grid, config.seed)
     provenance = build_provenance(detector, dataset, grid, config, shard)
+    provenance["dataset_problems"] = [{"row": str(p.row), "message": str(p.message)} for p in dataset.problems]
     with Store(out / STORE_NAME) as store:
         store.begin_run(identity, provenance, [c.to_dict() for c in grid.cells], str(shard) if shard else None)
         plan = make_plan(dataset.clips, [c.cell_id for c in grid.cells], config.seed, shard=shard, done=store.done_pairs())
@@ -113,24 +114,40 @@ def run_sweep(config: SweepConfig) -> SweepResult:
         finally:
             progress.close()
         rows = store.rows()
-    metrics = export_results(out, rows, grid, provenance, config)
+    reference = json.loads(Path(config.reference).read_text(encoding="utf-8")) if config.reference else None
+    metrics = export_results(
+        out, rows, [c.to_dict() for c in grid.cells], grid.codec_pair, provenance,
+        seed=config.seed, n_bootstrap=config.n_bootstrap, reference=reference,
+    )  # fmt: skip
     report = write_sweep_report(out) if config.report else None
     print(progress.summary(out), file=sys.stderr)
     return SweepResult(out, progress.scored, progress.errors, progress.skipped, metrics, progress.elapsed_s, report)
 
 
-def export_results(out: Path, rows: list[dict[str, Any]], grid: Grid, provenance: dict[str, Any], config: SweepConfig) -> dict[str, Any]:
-    """Write ``scores.csv`` and ``metrics.json`` from the store's rows; returns the metrics."""
+def export_results(
+    out: Path,
+    rows: list[dict[str, Any]],
+    cells: list[dict[str, Any]],
+    codec_pair: list[str] | None,
+    provenance: dict[str, Any],
+    *,
+    seed: int,
+    n_bootstrap: int = 1000,
+    reference: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write ``scores.csv`` and ``metrics.json`` from the store's rows and cells; returns the metrics."""
     from ..metrics.summary import build_metrics, write_metrics
 
     export_scores_csv(rows, out / "scores.csv")
-    reference = None
-    if config.reference is not None:
-        reference = json.loads(Path(config.reference).read_text(encoding="utf-8"))
     metrics = build_metrics(
-        rows, grid_cells_for_metrics(grid), provenance, codec_pair_cells=grid.codec_pair,
-        reference=reference, n_bootstrap=config.n_bootstrap, seed=config.seed,
+        rows, cells_for_metrics(cells), provenance, codec_pair_cells=codec_pair,
+        reference=reference, n_bootstrap=n_bootstrap, seed=seed,
     )  # fmt: skip
+    # Dataset rows that never became clips (missing file, bad label, ...) are errors of every cell.
+    metrics.setdefault("errors", []).extend(
+        {"clip_id": p["row"], "cell_id": "*", "error": f"dataset row skipped: {p['message']}"}
+        for p in provenance.get("dataset_problems", [])
+    )
     write_metrics(out / "metrics.json", metrics)
     return metrics
 
