@@ -131,3 +131,21 @@ def test_bf16_autocast_runs_close_to_fp32(tiny_spec, tiny_ckpt, audio_batch):
     a, b = fp32(audio_batch).p_fake, bf16(audio_batch).p_fake
     # bf16 keeps 8 mantissa bits: probabilities agree to ~1e-2, but are not bit-identical.
     torch.testing.assert_close(a, b, atol=3e-2, rtol=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_device_matches_cpu(tiny_spec, tiny_ckpt, audio_batch):
+    cpu = load_detector(tiny_spec, checkpoint=str(tiny_ckpt), input=INPUT, output=OUTPUT)
+    gpu = load_detector(tiny_spec, checkpoint=str(tiny_ckpt), input=INPUT, output=OUTPUT, device="cuda")
+    # cuDNN may use TF32 for float32 convolutions (10-bit mantissa): a loose bound, not bitwise.
+    torch.testing.assert_close(gpu(audio_batch).p_fake, cpu(audio_batch).p_fake, atol=1e-3, rtol=0)
+    fp16 = load_detector(tiny_spec, checkpoint=str(tiny_ckpt), input=INPUT, output=OUTPUT, device="cuda", precision="fp16")
+    torch.testing.assert_close(fp16(audio_batch).p_fake, cpu(audio_batch).p_fake, atol=3e-2, rtol=0)
+
+
+def test_cuda_requested_without_cuda_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(DetectorError, match="CUDA is not available; use --device cpu"):
+        load_detector(lambda x: x, device="cuda")
+    with pytest.raises(DetectorError, match="`device` such as cpu, cuda"):
+        load_detector(lambda x: x, device="tpu9")
