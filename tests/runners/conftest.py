@@ -16,10 +16,6 @@ from scipy import signal as sps
 
 from audiostress.synth import speech_like
 
-import _fakes
-
-_fakes.install()
-
 SR = 16000
 CLIP_S = 0.5
 HERE = Path(__file__).parent

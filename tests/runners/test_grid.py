@@ -85,16 +85,34 @@ def test_optional_entry_is_left_out_with_a_note(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", [p for p in PRESETS if p != "full"])
-def test_shipped_presets_are_valid_yaml_grids(name: str) -> None:
+def test_shipped_presets_are_valid_yaml_grids_that_build(name: str) -> None:
     data = yaml.safe_load(preset_text(name))
     assert isinstance(data["cells"], list) and data["cells"]
-    for entry in data["cells"]:
-        assert entry["corruption"] in available() or entry.get("optional") or entry["corruption"] in _PENDING, entry
+    grid = load_grid(name)
+    assert grid.cells[0].cell_id == "clean" and len(grid.cells) > 3
 
 
-#: Corruptions other parts of the project register; the presets name them before they land.
-_PENDING = {"low_pass", "high_pass", "pitch_shift", "time_stretch", "smooth", "echo", "quantization", "background_noise",
-            "mp3", "aac", "opus", "amr_nb", "encodec_24k", "mp3_then_encodec"}
+def test_preset_contents() -> None:
+    codecs = load_grid("codecs")
+    assert codecs.codec_pair == ["clean", "mp3{bitrate_kbps=128}", "aac{bitrate_kbps=128}", "opus{bitrate_kbps=128}"]
+    assert [c.node.to_dict()["params"]["bitrate_kbps"] for c in codecs.cells[1:]] == [128, 128, 128]
+    asv = load_grid("asvspoof5")
+    ids = {c.cell_id for c in asv.cells}
+    assert {"opus[asvspoof5_wb]@1", "opus[asvspoof5_nb]@5", "mp3[asvspoof5]@3", "aac[asvspoof5]@2", "amr_nb[asvspoof5]@4",
+            "mp3_then_encodec@2", "encodec_24k@1"} <= ids
+    assert any("C02" in n for n in asv.notes) and any("C03" in n and "C10" in n for n in asv.notes)
+    paper = {c.corruption for c in load_grid("paper").cells}
+    assert {"gaussian_noise", "smooth", "echo", "high_pass", "low_pass", "pitch_shift", "time_stretch", "quantization",
+            "mp3", "opus", "encodec_24k"} <= paper
+    quick = load_grid("quick")
+    assert {c.family for c in quick.cells} >= {"noise", "filter", "codec"} and "encodec_24k" not in {c.corruption for c in quick.cells}
+
+
+def test_paper_leaves_out_background_noise_without_a_noise_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AUDIOSTRESS_NOISE_DIR", raising=False)
+    grid = load_grid("paper")
+    assert "background_noise" not in {c.corruption for c in grid.cells}
+    assert any(n.startswith("background_noise left out") and "noise_dir" in n for n in grid.notes)
 
 
 def test_full_grid_covers_every_registered_corruption_at_every_level() -> None:
