@@ -56,6 +56,9 @@ class ResampleBandLimit(Corruption):
 
     name = "resample_band_limit"
     family = "filter"
+    # Speech energy sits mostly below 1.5 kHz, so waveform SNR saturates (8.9, 7.2, 6.7, 6.6,
+    # 6.5 dB over the table); the log-spectral distance keeps rising (36, 46, 53, 58, 60 dB).
+    strength_metric = "lsd"
     description = "Resample to `target_hz` and back (band limit at target_hz/2); identity if target_hz >= rate."
     params = (
         Param("target_hz", 8000, int, low=1000, high=384000, unit="Hz", help="intermediate sample rate"),
