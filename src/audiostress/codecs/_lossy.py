@@ -5,13 +5,16 @@ For each batch item the base class:
 1. crops to the item's valid length and moves it to CPU (float64 for resampling);
 2. optionally normalises its RMS level to ``input_level_dbfs`` (telephony codecs);
 3. resamples to the codec's rate (``codec_rate``; e.g. Opus 48 kHz, AMR-NB 8 kHz);
-4. zero-pads a clip shorter than ``min_samples`` (about one codec frame plus
-   look-ahead) so the codec has something to code; the result is cropped back;
+4. appends ``tail_samples`` zeros (so the delayed end of the clip is decoded too)
+   and zero-pads a clip shorter than ``min_samples`` (a few codec frames) so the
+   codec always has whole frames to code; the result is cropped back;
 5. runs encode -> decode through the chosen backend, ``passes`` times when the
    codec has a tandem parameter;
 6. removes the codec delay: container priming is dropped by the demuxer where the
    container carries it (MP3 LAME tag, MP4 edit list, Ogg pre-skip) and the
-   residual, measured per codec and backend (``residual_delay``), is cut here;
+   residual, measured per codec and backend (``residual_delay``), is cut here:
+   whole samples at the codec rate, the fractional rest (e.g. AMR-NB's 39.6
+   samples at 8 kHz) after resampling back to the input rate;
 7. crops/pads to the input length, resamples back, restores the level, and writes
    the item back on the tensor's device and dtype. Padding stays zero.
 
@@ -59,10 +62,13 @@ class LossyCodec(Corruption):
     max_channels: ClassVar[int] = 2
     #: Shortest input (samples at the codec rate) coded; shorter clips are zero-padded.
     min_samples: ClassVar[int] = 4096
+    #: Zeros appended (codec rate) so the delayed end of the clip is still decoded.
+    tail_samples: ClassVar[int] = 512
     #: Backend used when the codec has no ``backend`` parameter.
     default_backend: ClassVar[str] = "pyav"
-    #: Residual delay (samples at the codec rate) left after the demuxer's priming removal.
-    delays: ClassVar[Mapping[str, int]] = {}
+    #: Residual delay (samples at the codec rate, may be fractional) left after the
+    #: demuxer's priming removal, per backend.
+    delays: ClassVar[Mapping[str, float]] = {}
 
     # -- hooks -------------------------------------------------------------------------
     def codec_rate(self, sample_rate: int, channels: int, params: Mapping[str, Any]) -> int:
@@ -94,22 +100,28 @@ class LossyCodec(Corruption):
             options=self.encoder_options(params),
         )
 
-    def residual_delay(self, backend: str, spec: CodecSpec, encoded: bytes) -> int:
-        return int(self.delays.get(backend, 0))
+    def residual_delay(self, backend: str, spec: CodecSpec, encoded: bytes) -> float:
+        return float(self.delays.get(backend, 0.0))
 
     # -- one pass through the codec ----------------------------------------------------
     def backend_name(self, params: Mapping[str, Any]) -> str:
         return str(params.get("backend", self.default_backend))
 
-    def code(self, pcm: np.ndarray, rate: int, params: Mapping[str, Any]) -> np.ndarray:
-        """One aligned encode -> decode of float32 ``[C, N]`` at ``rate``; returns ``[C, N]``."""
+    def code(self, pcm: np.ndarray, rate: int, params: Mapping[str, Any]) -> tuple[np.ndarray, float]:
+        """One encode -> decode of float32 ``[C, N]`` at ``rate``.
+
+        Returns ``[C, N]`` with the whole samples of the residual delay removed, and
+        the fractional part still to remove (in samples at ``rate``); ``code_item``
+        removes that after resampling back, where the sample grid is finer.
+        """
         name = self.backend_name(params)
         backend = get_backend(name)
         spec = self.make_spec(rate, pcm.shape[0], params)
         require_encoder(backend, self.name, spec.encoder)
         result = backend.roundtrip(spec, pcm)
-        delay = self.residual_delay(name, spec, result.encoded)
-        return fit_length(result.audio[:, delay:], pcm.shape[1])
+        delay = float(self.residual_delay(name, spec, result.encoded))
+        whole = int(math.floor(delay))
+        return fit_length(result.audio[:, whole:], pcm.shape[1]), delay - whole
 
     # -- the corruption contract -------------------------------------------------------
     def transform_group(self, audio, sample_rate, generators, lengths, **params):  # type: ignore[override]
@@ -131,17 +143,19 @@ class LossyCodec(Corruption):
         rate = self.codec_rate(sample_rate, together, params)
         x = resample(item * gain, sample_rate, rate)
         m = x.shape[-1]
-        pcm = np.zeros((x.shape[0], max(m, self.min_samples)), dtype=np.float32)
+        pcm = np.zeros((x.shape[0], max(m + self.tail_samples, self.min_samples)), dtype=np.float32)
         pcm[:, :m] = x.numpy()
         groups = [pcm] if pcm.shape[0] <= self.max_channels else [pcm[c : c + 1] for c in range(pcm.shape[0])]
         coded = []
         for group in groups:
+            leftover = 0.0
             for _ in range(int(params.get("passes", 1))):
-                group = self.code(group, rate, params)
-            coded.append(group)
-        y = torch.from_numpy(np.concatenate(coded, axis=0)[:, :m]).to(torch.float64)
-        back = resample(y, rate, sample_rate)
-        return torch.from_numpy(fit_length(back.numpy(), n)) / gain
+                group, frac = self.code(group, rate, params)
+                leftover += frac
+            back = resample(torch.from_numpy(group[:, :m]).to(torch.float64), rate, sample_rate).numpy()
+            shift = int(round(leftover * sample_rate / rate))
+            coded.append(fit_length(back[:, shift:], n))
+        return torch.from_numpy(np.concatenate(coded, axis=0)) / gain
 
     # -- description -------------------------------------------------------------------
     @classmethod

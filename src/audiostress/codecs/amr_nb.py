@@ -5,9 +5,10 @@ Sample rate: AMR-NB is defined at 8 kHz mono only; the clip is resampled to
 the eight AMR-NB modes (4.75 .. 12.2 kbps).
 
 Delay: the .amr container carries no priming information; OpenCORE's
-encoder+decoder delay is 40 samples at 8 kHz (5 ms), measured by
-cross-correlation with speech at 4.75 and 12.2 kbps for both backends
-(39..40 over six clips), and cut here.
+encoder+decoder delay is 39.6 samples at 8 kHz (about 5 ms), measured by
+cross-correlation with speech at 48 kHz input (237..238 samples at 48 kHz over
+four clips and three modes), and cut here (39 at 8 kHz, the rest at the input
+rate).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from ._lossy import LossyCodec, backend_param
 
 #: AMR-NB modes MR475 .. MR122 in kbps (3GPP TS 26.071).
 AMR_NB_MODES_KBPS = (4.75, 5.15, 5.9, 6.7, 7.4, 7.95, 10.2, 12.2)
-#: Encoder + decoder delay of OpenCORE AMR-NB (samples at 8 kHz, measured).
-AMR_NB_DELAY = 40
+#: Encoder + decoder delay of OpenCORE AMR-NB (samples at 8 kHz, measured at 48 kHz input).
+AMR_NB_DELAY = 39.6
 
 
 @register

@@ -30,7 +30,7 @@ from ._lossy import LossyCodec, backend_param
 from .backends import CodecSpec
 
 #: Extra delay of narrowband SILK frames after pre-skip removal (samples at 48 kHz, measured).
-SILK_NB_EXTRA_DELAY = 6
+SILK_NB_EXTRA_DELAY = 6.0
 #: TOC configurations 0..3 are SILK-only narrowband (RFC 6716, section 3.1).
 SILK_NB_CONFIGS = range(0, 4)
 BANDS_HZ = (4000, 6000, 8000, 12000, 20000)
@@ -96,5 +96,5 @@ class Opus(LossyCodec):
         band = params.get("band_hz")
         return () if band is None else (("cutoff", str(int(band))),)
 
-    def residual_delay(self, backend: str, spec: CodecSpec, encoded: bytes) -> int:
+    def residual_delay(self, backend: str, spec: CodecSpec, encoded: bytes) -> float:
         return SILK_NB_EXTRA_DELAY if silk_nb_share(encoded) > 0.5 else 0
