@@ -1,0 +1,146 @@
+"""Sweep throughput against a naive loop and against a lower bound (printed ratios, not a test).
+
+On one generated dataset, one detector (the example TinyAasist card) and the
+``quick`` grid it measures:
+
+(a) ``run_sweep`` wall time (report off; metrics.json included);
+(b) a naive loop written the way published robustness scripts do it: per file and
+    cell, corrupt the clip alone, run codecs through one ffmpeg subprocess per clip
+    (encode to a file, decode it back), then score with batch size 1;
+(c) a lower bound: max(detector-only time on every corrupted input in batches,
+    codec-only CPU time / workers).
+
+Run:  python benchmarks/bench_sweep.py [--clips 24] [--seconds 4] [--workers 2]
+Targets on CPU: a/b <= 0.2 and a/c <= 1.25.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+from scipy import signal as sps
+
+from audiostress.audio import load
+from audiostress.codecs.backends.ffmpeg_cli import ffmpeg_exe
+from audiostress.data import load_dataset
+from audiostress.detectors import load_detector
+from audiostress.runners.corrupt_worker import corrupt_item, corrupt_tensor
+from audiostress.runners.engine import corrupt_batch
+from audiostress.runners.grid import load_grid
+from audiostress.runners.plan import pair_seed
+from audiostress.runners.sweep import SweepConfig, run_sweep
+from audiostress.synth import speech_like
+
+ROOT = Path(__file__).resolve().parents[1]
+CARD = ROOT / "examples" / "detector_card.yaml"
+SR = 16000
+#: ffmpeg encoder and container for each codec of the quick grid (the naive path).
+FFMPEG_CODECS = {"mp3": ("libmp3lame", "mp3", []), "opus": ("libopus", "ogg", ["-ar", "48000"])}
+
+
+def write_dataset(root: Path, n_clips: int, seconds: float) -> Path:
+    sos = sps.butter(10, 3600 / (SR / 2), output="sos")
+    for i in range(n_clips):
+        label = "bonafide" if i % 2 == 0 else "spoof"
+        x = speech_like(seconds, SR, seed=i).numpy()[0]
+        if label == "spoof":
+            x = sps.sosfiltfilt(sos, x).astype(np.float32)
+        (root / label).mkdir(parents=True, exist_ok=True)
+        sf.write(str(root / label / f"{i:04d}.wav"), x, SR, subtype="FLOAT")
+    return root
+
+
+def naive_codec(path: Path, name: str, bitrate_kbps: float, tmp: Path) -> torch.Tensor:
+    encoder, ext, extra = FFMPEG_CODECS[name]
+    coded = tmp / f"coded.{ext}"
+    cmd = [ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(path), *extra, "-c:a", encoder, "-b:a", f"{bitrate_kbps:g}k", str(coded)]
+    proc = subprocess.run(cmd, capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr.decode(errors="replace"))
+    audio, sr = load(coded)
+    if sr != SR:
+        import torchaudio.functional as taf
+
+        audio = taf.resample(audio, sr, SR)
+    return audio
+
+
+def naive_loop(dataset, grid, detector, tmp: Path) -> float:
+    start = time.perf_counter()
+    for clip in dataset.clips:
+        clean, sr = load(clip.path)
+        for cell in grid.cells:
+            if cell.corruption in FFMPEG_CODECS:
+                audio = naive_codec(clip.path, cell.corruption, cell.node.to_dict()["params"]["bitrate_kbps"], tmp)
+            else:
+                audio = corrupt_tensor(cell.node, clean, sr, pair_seed(0, clip.clip_id, cell.cell_id))
+            detector.score([audio], sr, clip_ids=[clip.clip_id])
+    return time.perf_counter() - start
+
+
+def lower_bound(dataset, grid, detector, workers: int, batch_size: int) -> tuple[float, float]:
+    """(detector-only seconds on every corrupted input, codec-only CPU seconds)."""
+    inputs: list[torch.Tensor] = []
+    codec_s = 0.0
+    clips = [(c, *load(c.path)) for c in dataset.clips]
+    for cell in grid.cells:
+        for clip, audio, sr in clips:
+            seed = pair_seed(0, clip.clip_id, cell.cell_id)
+            if cell.node.placement == "cpu":
+                t = time.perf_counter()
+                result = corrupt_item((cell.node.to_dict(), audio.numpy(), sr, seed))
+                codec_s += time.perf_counter() - t
+                inputs.append(torch.from_numpy(result.audio))
+            else:
+                inputs.append(corrupt_batch(cell, [audio], sr, [seed], torch.device("cpu"))[0][0])
+    start = time.perf_counter()
+    for i in range(0, len(inputs), batch_size):
+        chunk = inputs[i : i + batch_size]
+        detector.score(chunk, SR, clip_ids=[str(j) for j in range(len(chunk))])
+    return time.perf_counter() - start, codec_s
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clips", type=int, default=24)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--torch-threads", type=int, default=1, help="main-process torch threads (1 on a shared machine)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.torch_threads)
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        data = write_dataset(tmp / "data", args.clips, args.seconds)
+        dataset = load_dataset(str(data))
+        grid = load_grid("quick")
+        detector = load_detector(str(CARD), batch_size=args.batch_size)
+        print(f"{len(dataset.clips)} clips x {args.seconds:g} s, quick grid ({len(grid)} cells), "
+              f"{args.workers} workers, batch {args.batch_size}, torch threads {torch.get_num_threads()}")
+        detector.score([torch.zeros(1, SR)], SR, clip_ids=["warm-up"])
+
+        t = time.perf_counter()
+        run_sweep(SweepConfig(detector=detector, data=dataset, grid=grid, out=tmp / "sweep", workers=args.workers,
+                              batch_size=args.batch_size, quiet=True, report=False))
+        a = time.perf_counter() - t
+        b = naive_loop(dataset, grid, detector, tmp)
+        det_s, codec_s = lower_bound(dataset, grid, detector, args.workers, args.batch_size)
+        c = max(det_s, codec_s / max(1, args.workers))
+        print(f"(a) audiostress sweep      {a:8.2f} s")
+        print(f"(b) naive loop             {b:8.2f} s")
+        print(f"(c) lower bound            {c:8.2f} s  (detector only {det_s:.2f} s, codec CPU {codec_s:.2f} s / {args.workers})")
+        print(f"a/b = {a / b:.3f}  (target <= 0.2)")
+        print(f"a/c = {a / c:.3f}  (target <= 1.25)")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
