@@ -32,6 +32,87 @@ def gens(*seeds: int) -> list[torch.Generator]:
     return [make_generator(s) for s in seeds]
 
 
+# --- EnCodec: untrained weights under the hub file names (no network in tests) -------------
+#: Untrained EnCodec with PyTorch's default init shrinks the signal layer after layer until
+#: the output no longer depends on the input (measured: 1e-5 difference between clips).
+#: Scaling every weight-norm gain by 1.5 and zeroing biases keeps it input-dependent
+#: (0.02 difference at 0.03 peak) without blowing up (2.0 gives peaks of 3, 3.0 of 1500).
+UNTRAINED_ENCODEC_GAIN = 1.5
+
+
+def build_untrained_encodec(model_rate: int, seed: int = 0):
+    """The real EnCodec architecture with UNTRAINED weights, deterministic from ``seed``.
+
+    Default random init with weight-norm gains scaled by ``UNTRAINED_ENCODEC_GAIN`` and
+    zero biases; codebooks drawn around the statistics of the encoder's output on a
+    seeded noise probe, the residual scale halving per stage (the package's own
+    untrained codebooks are all zero: every code would be 0 and the output constant).
+    The global RNG is left as it was.
+    """
+    import warnings
+
+    from encodec import EncodecModel
+
+    factory = EncodecModel.encodec_model_24khz if model_rate == 24000 else EncodecModel.encodec_model_48khz
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.manual_seed(seed)
+        model = factory(pretrained=False).eval()
+    gen = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name.endswith("weight_g"):
+                param.mul_(UNTRAINED_ENCODEC_GAIN)
+            elif name.endswith("bias"):
+                param.zero_()
+        level = 1.0 if model.normalize else 0.1  # the 48 kHz model sees RMS-normalised input
+        probe = torch.randn(1, model.channels, model.sample_rate // 2, generator=gen) * level
+        emb = model.encoder(probe)
+        mean, std = emb.mean(dim=(0, 2)), emb.std(dim=(0, 2))
+        for k, layer in enumerate(model.quantizer.vq.layers):
+            book = layer._codebook
+            centre = mean if k == 0 else torch.zeros_like(mean)
+            book.embed.copy_(centre + torch.randn(book.embed.shape, generator=gen) * std * 0.5**k)
+            book.embed_avg.copy_(book.embed)
+            book.inited.fill_(1.0)
+    return model
+
+
+@pytest.fixture(scope="session", autouse=True)
+def untrained_encodec_weights(tmp_path_factory):
+    """Point AUDIOSTRESS_ENCODEC_WEIGHTS at a folder holding untrained 24/48 kHz state dicts
+    saved under the hub file names; restore the environment and delete the files after."""
+    import os
+    import shutil
+
+    from audiostress.codecs._encodec_weights import CHECKPOINTS, ENV_VAR
+
+    folder = tmp_path_factory.mktemp("encodec_weights")
+    for rate, file_name in CHECKPOINTS.items():
+        torch.save(build_untrained_encodec(rate).state_dict(), folder / file_name)
+    before = os.environ.get(ENV_VAR)
+    os.environ[ENV_VAR] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop(ENV_VAR, None)
+    else:
+        os.environ[ENV_VAR] = before
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _encodec_single_thread(request):
+    """EnCodec tests (node id mentions encodec) run with one torch thread: on this shared
+    2-core machine, two intra-op threads made each forward pass about 4x slower."""
+    if "encodec" not in request.node.nodeid:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 # --- background_noise: a deterministic generated noise folder for the whole session ---------
 @pytest.fixture(scope="session", autouse=True)
 def generated_noise_dir(tmp_path_factory):

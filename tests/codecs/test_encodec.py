@@ -36,15 +36,6 @@ RESAMPLE_ROUNDTRIP_MIN_SNR_DB = 18.0
 CROSSFADE_ATOL = 1e-6
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Run these model-heavy tests single-threaded (4x faster on the shared 2-core machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 class IdentityCodec:
     """Stand-in with ``EncodecModel``'s interface whose code/decode is the identity.
 

@@ -34,6 +34,23 @@ def _batch() -> torch.Tensor:
     return torch.stack([speech_like(1.0, SR, seed=s) for s in (1, 2, 3)])
 
 
+#: Corruptions whose measured strength only orders with severity for TRAINED weights.
+#: Tests run EnCodec with untrained weights (no network to fetch the real checkpoint;
+#: see tests/conftest.py), whose output is unrelated to the input at every bandwidth,
+#: so only the monotonic-strength check is skipped for them and for cascades using them.
+NEEDS_TRAINED_WEIGHTS = {"encodec_24k", "encodec_48k"}
+
+
+def _uses_trained_weights(name: str) -> bool:
+    stack = [create(name, severity=3)]
+    while stack:
+        node = stack.pop()
+        if node.to_dict().get("name") in NEEDS_TRAINED_WEIGHTS:
+            return True
+        stack.extend(node.children())
+    return False
+
+
 def _strength_metric(name: str) -> str:
     return "snr_db" if name in CASCADES else get(name).strength_metric
 
@@ -80,6 +97,8 @@ def test_seed_determinism(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_strength_monotonic_in_severity(name):
+    if _uses_trained_weights(name):
+        pytest.skip(f"{name}: severity ordering needs trained EnCodec weights (see NEEDS_TRAINED_WEIGHTS)")
     x = speech_like(2.0, SR, seed=5).unsqueeze(0)
     metric = _strength_metric(name)
     values = []
