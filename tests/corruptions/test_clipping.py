@@ -52,7 +52,8 @@ def test_silence_stays_silent():
 
 
 def test_exactly_one_mode():
-    with pytest.raises(ValueError, match="exactly one of `percentile` or `threshold` for clipping, got percentile, threshold"):
+    both = "exactly one of `percentile` or `threshold` for clipping, got percentile, threshold"
+    with pytest.raises(ValueError, match=both):
         Clipping(percentile=99.0, threshold=0.5)
     with pytest.raises(ValueError, match="exactly one of `percentile` or `threshold` for clipping, got neither"):
         Clipping(percentile=None)

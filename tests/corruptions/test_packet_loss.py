@@ -33,7 +33,9 @@ def test_lost_share_matches_rate_within_binomial_tolerance(loss_rate):
     sd = math.sqrt(frames * loss_rate * (1 - loss_rate))
     assert abs(int(lost.sum()) - frames * loss_rate) <= BINOMIAL_SIGMAS * sd, int(lost.sum())
     # Frames are lost whole: every sample is either zeroed or untouched.
-    assert torch.equal(y[0, : frames * FRAME].reshape(frames, FRAME)[~lost], x[0, : frames * FRAME].reshape(frames, FRAME)[~lost])
+    kept_y = y[0, : frames * FRAME].reshape(frames, FRAME)[~lost]
+    kept_x = x[0, : frames * FRAME].reshape(frames, FRAME)[~lost]
+    assert torch.equal(kept_y, kept_x)
 
 
 def test_same_seed_same_frames_other_seed_other_frames():
