@@ -146,7 +146,8 @@ class Param:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:g}"
+    """Plain decimal for range bounds: 16777216 stays 16777216, 0.1 stays 0.1."""
+    return f"{x:.10g}"
 
 
 def _coerce(kind: type, value: Any) -> Scalar:
