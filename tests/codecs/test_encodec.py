@@ -157,6 +157,16 @@ def test_batched_equals_per_clip(name):
     assert not torch.allclose(batched[0], batched[1], atol=1e-3)  # outputs depend on the input
 
 
+def test_24k_padded_item_equals_clip_alone():
+    """The 24 kHz model is causal: zero padding after the valid part cannot change it."""
+    clip = speech_like(0.25, SR, seed=5)
+    padded = torch.nn.functional.pad(clip, (0, 1500)).unsqueeze(0)
+    node = create("encodec_24k", severity=3)
+    out = node.apply(padded, SR, generator=[torch.Generator()], lengths=torch.tensor([clip.shape[-1]]))
+    alone = node.apply(clip.unsqueeze(0), SR, generator=[torch.Generator()])
+    torch.testing.assert_close(out[..., : clip.shape[-1]], alone, atol=BATCH_ATOL, rtol=0)
+
+
 def test_24k_codes_every_channel_as_mono():
     clips = [speech_like(0.25, SR, seed=s) for s in (7, 8)]
     stereo = torch.cat(clips).unsqueeze(0)  # [1, 2, T]
@@ -247,6 +257,7 @@ def test_missing_weights_error_names_file_place_env_and_url(tmp_path, monkeypatc
     monkeypatch.setattr(weights, "_download", offline)
     with pytest.raises(weights.EncodecWeightsError) as info:
         create(name, severity=1).apply(torch.zeros(1, 1, 100), SR, generator=[torch.Generator()])
+    assert isinstance(info.value, RuntimeError)  # reported by the CLI and runner like other failures
     message = str(info.value)
     file_name = {24000: "encodec_24khz-d7cc33bc.th", 48000: "encodec_48khz-7e698e3e.th"}[rate]
     for fact in (

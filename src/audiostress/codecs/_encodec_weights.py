@@ -40,8 +40,12 @@ _CACHE: dict[tuple[int, str, str], Any] = {}
 _LOCK = threading.Lock()
 
 
-class EncodecWeightsError(FileNotFoundError):
-    """EnCodec weights could not be found locally nor downloaded."""
+class EncodecWeightsError(FileNotFoundError, RuntimeError):
+    """EnCodec weights could not be found locally nor downloaded.
+
+    Both a ``FileNotFoundError`` (what it is) and a ``RuntimeError`` (what the CLI and
+    runner report as a per-corruption failure).
+    """
 
 
 def checkpoint_name(model_rate: int) -> str:
