@@ -25,8 +25,6 @@ from .tables import PANEL_GROUPS, Series, collect_series, is_number, severity_ax
 
 #: PNG resolution: sharp in the HTML at about 1000 px per figure width.
 PNG_DPI = 110
-#: Small multiples per row before wrapping.
-MAX_COLS = 4
 #: Title characters per line before wrapping.
 TITLE_WIDTH = 34
 #: One colour per detector (matplotlib's tab10, colour-blind friendlier order first).
@@ -58,6 +56,7 @@ def save(fig: Figure, out_dir: Path, name: str) -> tuple[Path, Path]:
     """Write ``name.png`` and ``name.svg`` (no timestamps, so reruns give the same files)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
+    fig.set_dpi(PNG_DPI)  # lay out at the PNG resolution so text extents match
     fig.draw_without_rendering()  # run constrained layout once, then freeze it for both formats
     fig.set_layout_engine("none")
     fig.savefig(png, dpi=PNG_DPI, metadata={"Software": None})
@@ -69,53 +68,41 @@ def color(i: int) -> str:
     return COLORS[i % len(COLORS)]
 
 
-#: Rows of a family figure: (metric key, y label, CI key, clean key in metrics["clean"]).
+#: Columns of a family figure: (metric key, y label, CI key, clean key in metrics["clean"]).
 CURVE_METRICS = (
     ("eer", "EER (fraction)", "eer_ci95", "eer"),
-    ("drift_mean_abs", "drift: mean |Δp_fake| vs clean (0–1)", None, None),
-    ("flip_rate", "flip rate at clean EER threshold (fraction)", None, None),
+    ("drift_mean_abs", "drift: mean |Δp_fake| (0–1)", None, None),
+    ("flip_rate", "flip rate at clean threshold (fraction)", None, None),
 )
 
 
 def family_figure(sweeps: Sequence[Sweep], series: Sequence[Series], title: str) -> Figure:
-    """Small multiples for one panel group: a column per corruption (wrapping after ``MAX_COLS``),
-    rows EER (CI band, clean dashed), drift and flip rate; one line per sweep; x ticks show parameter values."""
+    """One row per corruption of a panel group, columns EER (CI band, clean dashed), drift and flip rate;
+    one line per sweep; x ticks show the corruption's parameter values."""
     n = len(series)
-    ncols = min(MAX_COLS, n)
-    chunks = math.ceil(n / ncols)
-    nrows = chunks * len(CURVE_METRICS)
-    fig = Figure(figsize=(3.4 * ncols + 0.6, 2.25 * nrows + 1.0), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False)
+    fig = Figure(figsize=(11.0, 2.55 * n + 0.9), layout="constrained")
+    rows = np.atleast_1d(fig.subfigures(n, 1, squeeze=False).ravel())
     tops = {m[0]: 0.0 for m in CURVE_METRICS}
     used = []
-    for k, s in enumerate(series):
-        chunk, col = divmod(k, ncols)
+    for sub, s in zip(rows, series):
         axis = severity_axis(s)
-        for r, (metric, ylabel, ci_key, clean_key) in enumerate(CURVE_METRICS):
-            ax = axes[chunk * len(CURVE_METRICS) + r, col]
-            used.append((ax, metric, col, ylabel))
+        sub.suptitle(mpl_text(s.key + (f"  ·  {axis.title_suffix}" if axis.title_suffix else "")), fontsize=10, fontweight="bold")
+        axes = sub.subplots(1, len(CURVE_METRICS), squeeze=False)[0]
+        ticks = sorted(axis.ticks)
+        labels = [axis.ticks[t] for t in ticks]
+        rotate = 30 if max(len(x) for x in labels) > 5 else 0
+        for ax, (metric, ylabel, ci_key, clean_key) in zip(axes, CURVE_METRICS):
             tops[metric] = max(tops[metric], _draw_curve(ax, sweeps, s, metric, ci_key, clean_key))
-            ticks = sorted(axis.ticks)
-            rotate = 30 if max(len(axis.ticks[t]) for t in ticks) > 4 else 0
-            ax.set_xticks(ticks, [axis.ticks[t] for t in ticks] if r == len(CURVE_METRICS) - 1 else [], rotation=rotate)
+            ax.set_xticks(ticks, labels, rotation=rotate)
             ax.set_xlim(0.5, 5.5)
             ax.grid(True, alpha=0.3)
             ax.tick_params(labelsize=8)
-            if r == 0:
-                head = mpl_text(s.key)
-                ax.set_title(head + ("\n" + mpl_text(wrap(axis.title_suffix)) if axis.title_suffix else ""), fontsize=9.5)
-            if r == len(CURVE_METRICS) - 1:
-                ax.set_xlabel(mpl_text(axis.label + "  (harsher →)"), fontsize=8.5)
-    for ax, metric, col, ylabel in used:
+            ax.set_ylabel(wrap(ylabel, 24), fontsize=8.5)
+            ax.set_xlabel(mpl_text(axis.label + "  (harsher →)"), fontsize=8.5)
+            used.append((ax, metric))
+    for ax, metric in used:
         top = tops[metric]
         ax.set_ylim(0.0, min(1.0, max(0.1, top * 1.15)) if metric != "drift_mean_abs" else max(0.05, min(1.0, top * 1.15)))
-        if col == 0:
-            ax.set_ylabel(wrap(ylabel, 24), fontsize=8.5)
-        else:
-            ax.tick_params(labelleft=False)
-    for ax in axes.ravel():
-        if not ax.has_data() and not ax.get_title() and not ax.lines:
-            ax.set_visible(False)
     fig.suptitle(title, fontsize=12)
     fig.legend(handles=_legend(sweeps, True, True), loc="outside lower center",
                ncols=min(4, len(sweeps) + 2), fontsize=8.5, frameon=False)
@@ -215,9 +202,9 @@ def curve_plots(sweeps: Sequence[Sweep], out_dir: Path) -> list[PlotFile]:
 
 
 _CAPTIONS = {
-    "curves": "Top row: equal error rate per severity, with the bootstrap 95% CI from metrics.json as a band and the clean "
-    "EER dashed. Middle: probability drift, the mean absolute change of each clip's p_fake against its own clean p_fake. "
-    "Bottom: flip rate, the fraction of clips whose decision at the clean EER threshold changes. "
+    "curves": "One row per corruption. Left: equal error rate per severity, with the bootstrap 95% CI from metrics.json as "
+    "a band and the clean EER dashed. Middle: probability drift, the mean absolute change of each clip's p_fake against "
+    "its own clean p_fake. Right: flip rate, the fraction of clips whose decision at the clean EER threshold changes. "
     "Tick labels are the corruption's parameter values.",
     "heatmap": "EER increase over clean per cell (red = worse, blue = better); grey = no cell at that severity.",
 }

@@ -1,0 +1,58 @@
+"""Hostile strings stay inert in report.html, summary.md and the SVGs; two sweeps compare in one report."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from audiostress.reports import ReportError, write_report
+from fake_sweep import make_sweep
+
+EVIL = "<script>alert('x')</script>\"quoted\" & 'single'"
+RAW = "<script>alert"
+
+
+def test_every_user_string_is_escaped(tmp_path: Path) -> None:
+    root = make_sweep(
+        tmp_path / "evil", detector=f"det{EVIL}", clip_prefix=f"clip{EVIL}", attacks=(f"A01{EVIL}", "A02$x$"),
+        error_text=f"boom {EVIL}", dataset_path=f"/data/{EVIL}", evil_param=EVIL,
+    )
+    report = write_report([root])
+    page = report.read_text(encoding="utf-8")
+    assert RAW not in page
+    # the strings are there, escaped: detector name, clip id (errors table), error text, dataset path, params
+    escaped = "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&quot;quoted&quot; &amp; &#x27;single&#x27;"
+    assert f"det{escaped}" in page
+    assert f"clip{escaped}-s00" in page or f"clip{escaped}-b00" in page
+    assert f"boom {escaped}" in page
+    assert f"/data/{escaped}" in page
+    assert f"note={escaped}" in page
+    # the only <script> is the report's own
+    assert len(re.findall(r"<script", page)) == 1
+    summary = (root / "summary.md").read_text(encoding="utf-8")
+    assert RAW not in summary and "&lt;script&gt;" in summary
+    for svg in (root / "plots").glob("*.svg"):
+        assert RAW not in svg.read_text(encoding="utf-8"), svg
+
+
+def test_two_sweeps_overlay_and_rank(tmp_path: Path) -> None:
+    a = make_sweep(tmp_path / "a", detector="fragile", strength=1.5, seed=1)
+    b = make_sweep(tmp_path / "b", detector="sturdy", strength=0.3, seed=2)
+    with pytest.raises(ReportError, match="needs an output directory"):
+        write_report([a, b])
+    report = write_report([a, b], tmp_path / "cmp")
+    page = report.read_text(encoding="utf-8")
+    ranking = page.split('id="ranking"')[1].split("</table>")[0]
+    order = re.findall(r'<tr data-detector="([^"]+)"', ranking)
+    assert order == ["sturdy", "fragile"]  # lower mean ΔEER first
+    rows = re.findall(r'<tr data-cell-id="[^"]+" data-detector="([^"]+)"', page)
+    assert rows.count("fragile") == rows.count("sturdy") > 0
+    assert (tmp_path / "cmp" / "plots" / "curves_codecs.svg").read_text().count("fragile") >= 1
+    svg = (tmp_path / "cmp" / "plots" / "curves_codecs.svg").read_text()
+    assert "sturdy" in svg  # both detectors are labelled in the overlay legend
+    summary = (tmp_path / "cmp" / "summary.md").read_text()
+    assert summary.index("| 1 | sturdy") < summary.index("| 2 | fragile")
+    # the sweep directories themselves are untouched
+    assert not (a / "report.html").exists() and not (b / "report.html").exists()
