@@ -150,7 +150,14 @@ def test_batched_equals_per_clip(name):
     x = torch.stack([speech_like(0.25, SR, seed=s) for s in (1, 2, 3)])
     node = create(name, severity=2)
     gens = [torch.Generator() for _ in range(3)]
-    batched = node.apply(x, SR, generator=gens)
+    model = weights.load_model(node.model_rate)
+    seen: list[torch.Tensor] = []
+    handle = _spy_encoder_inputs(model, seen)
+    try:
+        batched = node.apply(x, SR, generator=gens)
+    finally:
+        handle.remove()
+    assert len(seen) == 1 and seen[0].shape[0] == 3  # the whole batch in ONE forward pass
     for i in range(3):
         alone = node.apply(x[i : i + 1], SR, generator=[torch.Generator()])
         torch.testing.assert_close(batched[i : i + 1], alone, atol=BATCH_ATOL, rtol=0)
@@ -293,3 +300,12 @@ def test_unsupported_bandwidth_names_param_and_choices():
         create("encodec_24k", params={"bandwidth_kbps": 5})
     with pytest.raises(ValueError, match=r"bandwidth_kbps.*for encodec_48k, got 1\.5"):
         create("encodec_48k", params={"bandwidth_kbps": 1.5})
+
+
+def test_provenance_names_package_version_and_weights_file(untrained_encodec_weights):
+    from importlib.metadata import version
+
+    info = create("encodec_48k", severity=1).provenance()
+    assert info["versions"]["encodec"] == version("encodec") and info["backend"] == "encodec"
+    assert info["weights"] == str(untrained_encodec_weights / "encodec_48khz-7e698e3e.th")
+    assert create("encodec_24k", severity=1).describe()["checkpoint"] == "encodec_24khz-d7cc33bc.th"

@@ -40,7 +40,7 @@ from torch import Tensor
 from ..corruptions.base import Corruption
 from ..corruptions.params import Param, SeverityTable
 from ..corruptions.registry import register
-from ._encodec_weights import load_model
+from ._encodec_weights import ENV_VAR, checkpoint_name, load_model, resolve_weights
 
 #: Overlap between consecutive chunks, as a fraction of the chunk (``encodec``'s default).
 OVERLAP_FRACTION = 0.01
@@ -187,6 +187,36 @@ class _Encodec(Corruption):
     ) -> Tensor:
         model = load_model(self.model_rate, weights_path, audio.device)
         return encodec_roundtrip(model, audio, sample_rate, bandwidth_kbps, chunk_s, lengths)
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        """The registry description plus the model rate and where its weights are looked for."""
+        info = super().describe()
+        info["model_rate_hz"] = cls.model_rate
+        info["checkpoint"] = checkpoint_name(cls.model_rate)
+        info["weights_env_var"] = ENV_VAR
+        return info
+
+    def provenance(self) -> dict[str, Any]:
+        """What this configured instance runs: codec, backend, package version and weights file."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            package = version("encodec")
+        except PackageNotFoundError:
+            package = None
+        weights_path = self._values.get("weights_path")
+        try:  # never downloads: provenance must not touch the network
+            weights: str | None = str(resolve_weights(self.model_rate, weights_path, download=False))  # type: ignore[arg-type]
+        except FileNotFoundError:
+            weights = None
+        return {
+            "codec": self.name,
+            "backend": "encodec",
+            "versions": {"encodec": package, "torch": torch.__version__},
+            "model_rate_hz": self.model_rate,
+            "weights": weights,
+        }
 
 
 @register
