@@ -138,6 +138,8 @@ def encodec_roundtrip(
     before resampling back, so it cannot leak into the valid part.
     """
     b, c, t = audio.shape
+    if b == 0 or c == 0 or t == 0:
+        return audio.clone()
     rate = int(model.sample_rate)
     rows = _pack_channels(audio.to(torch.float32), int(model.channels))
     if sample_rate != rate:
