@@ -21,7 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .load import Sweep
-from .tables import PANEL_GROUPS, Series, collect_series, is_number, severity_axis
+from .tables import FIXED, PANEL_GROUPS, Series, collect_series, has_curve, is_number, severity_axis
 
 #: PNG resolution: sharp in the HTML at about 1000 px per figure width.
 PNG_DPI = 110
@@ -114,7 +114,7 @@ def _draw_curve(ax, sweeps: Sequence[Sweep], s: Series, metric: str, ci_key: str
     top = 0.0
     for i, sweep in enumerate(sweeps):
         cells = s.cells.get(i, {})
-        xs = [sev for sev in sorted(cells) if is_number(cells[sev].get(metric))]
+        xs = [sev for sev in sorted(cells) if sev != FIXED and is_number(cells[sev].get(metric))]
         ys = [float(cells[sev][metric]) for sev in xs]
         c = color(i)
         if xs:
@@ -150,17 +150,19 @@ def _legend(sweeps: Sequence[Sweep], with_ci: bool, with_clean: bool) -> list[Li
 def delta_eer_heatmap(sweeps: Sequence[Sweep], series: Sequence[Series]) -> Figure:
     """ΔEER, corruption x severity, one heatmap per sweep, diverging colours centred at 0."""
     rows = list(series)
-    values = np.full((len(sweeps), len(rows), 5), np.nan)
+    fixed = any(FIXED in s.severities for s in rows)
+    ncol = 6 if fixed else 5  # column 6: cells given by explicit parameters
+    values = np.full((len(sweeps), len(rows), ncol), np.nan)
     for i in range(len(sweeps)):
         for r, s in enumerate(rows):
             for sev, cell in s.cells.get(i, {}).items():
                 if is_number(cell.get("delta_eer")):
-                    values[i, r, sev - 1] = float(cell["delta_eer"])
+                    values[i, r, 5 if sev == FIXED else sev - 1] = float(cell["delta_eer"])
     finite = values[np.isfinite(values)]
     lim = max(0.02, float(np.abs(finite).max()) if finite.size else 0.02)
     norm = TwoSlopeNorm(vcenter=0.0, vmin=-lim, vmax=lim)
     ncols = len(sweeps)
-    fig = Figure(figsize=(2.6 + 3.6 * ncols, 1.6 + 0.5 * len(rows)), layout="constrained")
+    fig = Figure(figsize=(2.6 + (3.6 + 0.7 * fixed) * ncols, 1.6 + 0.5 * len(rows)), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, ncols, squeeze=False)).ravel()
     image = None
     for i, ax in enumerate(axes):
@@ -168,11 +170,11 @@ def delta_eer_heatmap(sweeps: Sequence[Sweep], series: Sequence[Series]) -> Figu
         image = ax.imshow(data, cmap="RdBu_r", norm=norm, aspect="auto")
         ax.set_facecolor("0.88")
         for r in range(len(rows)):
-            for c in range(5):
+            for c in range(ncol):
                 v = values[i, r, c]
                 text, col = ("n/a", "0.45") if not np.isfinite(v) else (f"{v:+.3f}", "white" if abs(v) > 0.6 * lim else "black")
                 ax.text(c, r, text, ha="center", va="center", fontsize=8, color=col)
-        ax.set_xticks(range(5), [str(k) for k in range(1, 6)])
+        ax.set_xticks(range(ncol), [str(k) for k in range(1, 6)] + (["fixed\nparams"] if fixed else []))
         ax.set_xlabel("severity level (1 = mildest, 5 = harshest)", fontsize=8.5)
         labels = [mpl_text(s.key + ("\n" + severity_axis(s).title_suffix if severity_axis(s).title_suffix else "")) for s in rows]
         ax.set_yticks(range(len(rows)), labels if i == 0 else [""] * len(rows), fontsize=7.5)
@@ -189,7 +191,7 @@ def curve_plots(sweeps: Sequence[Sweep], out_dir: Path) -> list[PlotFile]:
     series = collect_series(sweeps)
     files: list[PlotFile] = []
     for key, group_title, _ in PANEL_GROUPS:
-        group = [s for s in series if s.panel == key]
+        group = [s for s in series if s.panel == key and has_curve(s)]
         if not group:
             continue
         title = f"{group_title}: EER, drift and flip rate vs severity"
@@ -206,5 +208,6 @@ _CAPTIONS = {
     "a band and the clean EER dashed. Middle: probability drift, the mean absolute change of each clip's p_fake against "
     "its own clean p_fake. Right: flip rate, the fraction of clips whose decision at the clean EER threshold changes. "
     "Tick labels are the corruption's parameter values.",
-    "heatmap": "EER increase over clean per cell (red = worse, blue = better); grey = no cell at that severity.",
+    "heatmap": "EER increase over clean per cell (red = worse, blue = better); grey = no cell at that severity. "
+    "Cells given by explicit parameters instead of a severity sit in the 'fixed params' column.",
 }

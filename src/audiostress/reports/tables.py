@@ -72,6 +72,10 @@ def severity_of(cell: dict[str, Any]) -> int | None:
     return int(sev) if isinstance(sev, (int, float)) and not isinstance(sev, bool) and 1 <= sev <= 5 else None
 
 
+#: Series slot of a cell given by explicit parameters instead of a severity.
+FIXED = 0
+
+
 @dataclass
 class Series:
     """One corruption's cells over severity, for one or more sweeps."""
@@ -80,18 +84,18 @@ class Series:
     corruption: str
     panel: str
     severities: list[int]
-    #: sweep index -> {severity: cell}
+    #: sweep index -> {severity (or FIXED): cell}
     cells: dict[int, dict[int, dict[str, Any]]]
 
 
 def collect_series(sweeps: Sequence[Sweep]) -> list[Series]:
-    """Every corruption curve (cells with a severity 1..5) across ``sweeps``, in panel order."""
+    """Every corruption series across ``sweeps``, in panel order; cells without a severity sit in slot ``FIXED``."""
     found: dict[str, Series] = {}
     for i, sweep in enumerate(sweeps):
         for cell in sweep.cells:
             sev = severity_of(cell)
-            if sev is None:
-                continue
+            if sev is None:  # explicit parameters, no severity: slot 0 ("fixed"), heatmap only
+                sev = FIXED
             key = series_key(cell)
             s = found.get(key)
             if s is None:
@@ -104,6 +108,11 @@ def collect_series(sweeps: Sequence[Sweep]) -> list[Series]:
     for s in out:
         s.severities.sort()
     return out
+
+
+def has_curve(series: Series) -> bool:
+    """True when the series has at least one cell with a severity 1..5."""
+    return any(sev != FIXED for sev in series.severities)
 
 
 #: Units guessed from a parameter-name suffix when the registry does not know the corruption.
@@ -163,7 +172,8 @@ def severity_axis(series: Series) -> SeverityAxis:
     by_sev: dict[int, dict[str, Any]] = {}
     for cells in series.cells.values():
         for sev, cell in cells.items():
-            by_sev.setdefault(sev, cell.get("params") or {})
+            if sev != FIXED:
+                by_sev.setdefault(sev, cell.get("params") or {})
     sevs = sorted(by_sev)
     keys: list[str] = []
     for sev in sevs:
