@@ -292,6 +292,7 @@ METRIC_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("fpr_at_clean_threshold", "FPR@τ", "num"),
     ("fnr_at_clean_threshold", "FNR@τ", "num"),
     ("measured_snr_db", "SNR (dB)", "num"),
+    ("note", "note", "text"),
 )
 
 
