@@ -146,3 +146,23 @@ def test_missing_metrics_is_a_clear_error(tmp_path: Path) -> None:
     (bad / "metrics.json").write_text("{not json")
     with pytest.raises(ReportError, match="unreadable metrics.json"):
         write_report([bad])
+
+
+def test_clean_threshold_is_placed_on_p_fake(tmp_path: Path) -> None:
+    import math
+
+    from audiostress.reports.plots_scores import eer_score_column, threshold_on_p
+
+    sweep = load_sweep(make_sweep(tmp_path / "t"))
+    assert eer_score_column(sweep) == "raw_score"
+    thr = sweep.clean["threshold"]  # a clip's raw score; the fake sweep's p_fake is sigmoid(raw_score)
+    assert threshold_on_p(sweep) == pytest.approx(1 / (1 + math.exp(-thr)), abs=1e-12)
+
+
+def test_missing_scores_csv_drops_histograms_and_marks_partial(tmp_path: Path) -> None:
+    root = make_sweep(tmp_path / "m")
+    (root / "scores.csv").unlink()
+    report = write_report([root])
+    assert "scores.csv is missing" in report.read_text()
+    assert not (root / "plots" / "score_distributions.png").exists()
+    assert (root / "plots" / "delta_eer_heatmap.png").exists()
