@@ -1,0 +1,158 @@
+"""WorkerPool: input order, determinism across worker counts, error propagation, bounded memory."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from audiostress.runners.pool import PoolItemError, WorkerPool
+
+#: One spawned pool is shared by the module: starting workers (importing torch) costs seconds.
+WORKERS = 2
+WINDOW = 3
+#: Generous bound for a deadlock check on a loaded 2-core machine (not a speed test).
+DEADLOCK_TIMEOUT_S = 120.0
+
+
+@pytest.fixture(scope="module")
+def procs():
+    with WorkerPool(WORKERS, max_in_flight=WINDOW) as pool:
+        yield pool
+
+
+# -- work functions (module level so spawned workers can import them) ------------------
+def slow_square(x: int) -> int:
+    time.sleep(0.02 * ((7 * x) % 4))  # later items often finish first
+    return x * x
+
+
+def seeded_noise(seed: int) -> np.ndarray:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(64, generator=g).numpy()
+
+
+def fail_on_five(x: int) -> int:
+    if x == 5:
+        raise ValueError(f"bad item {x}")
+    return x
+
+
+def worker_threads(_: int) -> int:
+    return torch.get_num_threads()
+
+
+def mp3_item(seed: int) -> np.ndarray:
+    from audiostress.corruptions import create
+    from audiostress.seeding import make_generator
+    from audiostress.synth import speech_like
+
+    x = speech_like(0.5, 16000, seed=seed)
+    return create("mp3", severity=3).apply(x, 16000, generator=make_generator(seed)).numpy()
+
+
+# -- tests -------------------------------------------------------------------------------
+def test_in_process_keeps_order():
+    with WorkerPool(0) as pool:
+        assert list(pool.imap(slow_square, range(6))) == [x * x for x in range(6)]
+
+
+def test_processes_keep_input_order(procs):
+    assert list(procs.imap(slow_square, range(12))) == [x * x for x in range(12)]
+
+
+def test_results_identical_for_any_worker_count(procs):
+    seeds = [3, 1, 4, 1, 5, 9, 2, 6]
+    with WorkerPool(1) as one:
+        local = list(one.imap(seeded_noise, seeds))
+    spread = list(procs.imap(seeded_noise, seeds))
+    assert all(np.array_equal(a, b) for a, b in zip(local, spread))
+
+
+def test_codecs_run_in_spawned_workers_and_match_in_process(procs):
+    with WorkerPool(0) as local:
+        expected = list(local.imap(mp3_item, [1, 2, 3]))
+    got = list(procs.imap(mp3_item, [1, 2, 3]))
+    assert all(np.array_equal(a, b) for a, b in zip(expected, got))
+
+
+def test_workers_run_torch_single_threaded(procs):
+    assert set(procs.imap(worker_threads, range(4))) == {1}
+
+
+@pytest.mark.parametrize("workers", [0, WORKERS])
+def test_worker_exception_names_the_item(workers, procs):
+    pool = procs if workers else WorkerPool(0)
+    items = [f"clip-{i}" for i in range(8)]
+    with pytest.raises(PoolItemError) as info:
+        list(pool.imap(fail_on_five, range(8), key=lambda i: items[i]))
+    err = info.value
+    assert (err.index, err.item_key) == (5, "clip-5")
+    assert isinstance(err.cause, ValueError) and isinstance(err.__cause__, ValueError)
+    assert str(err) == "item 5 ('clip-5') failed: ValueError: bad item 5"
+    assert "fail_on_five" in err.worker_traceback
+
+
+def test_pool_still_works_after_an_item_error(procs):
+    with pytest.raises(PoolItemError):
+        list(procs.imap(fail_on_five, range(8)))
+    assert list(procs.imap(slow_square, range(4))) == [0, 1, 4, 9]
+
+
+@pytest.mark.parametrize(("workers", "bound"), [(0, 1), (WORKERS, WINDOW)])
+def test_inputs_are_pulled_lazily_within_the_window(workers, bound, procs):
+    pool = procs if workers else WorkerPool(0)
+    pulled = 0
+    worst = 0
+
+    def items():
+        nonlocal pulled
+        for i in range(30):
+            pulled += 1
+            yield i
+
+    for consumed, _ in enumerate(pool.imap(slow_square, items()), start=1):
+        worst = max(worst, pulled - consumed)
+    assert pulled == 30
+    # Items taken from the iterator but not yet handed back never exceed the window.
+    assert worst <= bound
+
+
+def test_blocking_input_iterator_does_not_deadlock(procs):
+    """The sweep feeds items through a queue it fills while consuming results: the pool must
+    hand back each result without first waiting for more input than exists."""
+    inbox: queue.Queue = queue.Queue()
+    outbox: queue.Queue = queue.Queue()
+    stop = object()
+
+    def items():
+        while (item := inbox.get()) is not stop:
+            yield item
+
+    def consume():
+        for result in procs.imap(slow_square, items()):
+            outbox.put(result)
+
+    thread = threading.Thread(target=consume, daemon=True)
+    thread.start()
+    got = []
+    try:
+        for i in range(5):  # one item in, wait for its result, then the next
+            inbox.put(i)
+            got.append(outbox.get(timeout=DEADLOCK_TIMEOUT_S))
+    finally:
+        inbox.put(stop)
+        thread.join(DEADLOCK_TIMEOUT_S)
+    assert got == [0, 1, 4, 9, 16]
+    assert not thread.is_alive()
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match=r"Expected `workers` >= 0 for WorkerPool, got -1"):
+        WorkerPool(-1)
+    with pytest.raises(ValueError, match=r"Expected `max_in_flight` >= 1 or None for WorkerPool, got 0"):
+        WorkerPool(2, max_in_flight=0)
