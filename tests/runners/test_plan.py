@@ -45,16 +45,16 @@ def test_shards_partition_the_clips_and_keep_every_cell_of_a_clip_together() -> 
 
 def test_groups_are_whole_in_a_shard_and_yielded_whole() -> None:
     full = make_plan(CLIPS, CELLS, 0)
-    by_group = {tuple(full.clips[i].clip_id for i in idx) for idx in full.chunks()}
+    by_group = {tuple(full.clips[i].clip_id for i in idx) for idx in full.pending_groups()}
     assert sum(len(g) for g in by_group) == len(CLIPS) and len(by_group) == n_groups_for(60)
     parts = [make_plan(CLIPS, CELLS, 0, shard=Shard(i, 2)) for i in (1, 2)]
-    shard_groups = {tuple(p.clips[i].clip_id for i in idx) for p in parts for idx in p.chunks()}
+    shard_groups = {tuple(p.clips[i].clip_id for i in idx) for p in parts for idx in p.pending_groups()}
     assert shard_groups == by_group  # the same device batches as a single run
     # A group with one pending pair is yielded whole, so its device batch keeps its members.
-    first = next(iter(full.chunks()))
+    first = next(iter(full.pending_groups()))
     done = {(c.clip_id, k) for c in CLIPS for k in CELLS} - {(CLIPS[first[0]].clip_id, "gain@1")}
     resumed = make_plan(CLIPS, CELLS, 0, done=done)
-    assert list(resumed.chunks()) == [first]
+    assert list(resumed.pending_groups()) == [first]
 
 
 def test_done_pairs_are_skipped_and_counted() -> None:

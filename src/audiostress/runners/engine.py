@@ -55,7 +55,7 @@ class _Item:
 
 @dataclass
 class _Loaded:
-    """A chunk of clips with their clean audio (``None`` where loading failed)."""
+    """A group of clips: their clean audio (clips that failed to load are absent) and pending CPU units."""
 
     indices: list[int]
     audio: dict[int, tuple[torch.Tensor, int]] = field(default_factory=dict)
@@ -119,6 +119,7 @@ class Engine:
     ) -> None:
         self.plan = plan
         self.cells = {c.cell_id: c for c in grid.cells}
+        self.node_dicts = {c.cell_id: c.node.to_dict() for c in grid.cells}  # CPU payloads
         self.detector = detector
         self.write = write
         self.batch_size = max(1, int(batch_size))
@@ -131,11 +132,11 @@ class Engine:
         feeder = _CpuFeeder(pool)
         previous: _Loaded | None = None
         try:
-            for chunk in self.plan.chunks():
-                loaded = self._load(chunk)
+            for group in self.plan.pending_groups():
+                loaded = self._load(group)
                 for unit in loaded.cpu_units:
                     audio, sr = loaded.audio[unit.clip_index]
-                    feeder.submit((self.cells[unit.cell_id].node.to_dict(), audio.numpy(), sr, unit.seed))
+                    feeder.submit((self.node_dicts[unit.cell_id], audio.numpy(), sr, unit.seed))
                 self._score_clean_and_device(loaded)
                 if previous is not None:
                     self._drain_cpu(previous, feeder)
@@ -145,9 +146,9 @@ class Engine:
         finally:
             feeder.close()
 
-    def _load(self, chunk: Sequence[int]) -> _Loaded:
-        loaded = _Loaded(list(chunk))
-        for i in chunk:
+    def _load(self, group: Sequence[int]) -> _Loaded:
+        loaded = _Loaded(list(group))
+        for i in group:
             clip = self.plan.clips[i]
             units = self.plan.units(i)
             try:
@@ -289,7 +290,7 @@ class Engine:
 def corrupt_batch(
     cell: Cell, clips: Sequence[torch.Tensor], sample_rate: int, seeds: Sequence[int], device: torch.device
 ) -> tuple[list[torch.Tensor], list[float]]:
-    """Corrupt clips of one sample rate as one padded batch on ``device``.
+    """Corrupt clips of one sample rate and channel count as one padded batch on ``device``.
 
     Returns each corrupted clip cropped to its own length (on ``device``) and its
     measured SNR against the clean clip.

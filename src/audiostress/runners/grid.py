@@ -285,7 +285,3 @@ def _effective_params(node: Mapping[str, Any], requested: Mapping[str, Any]) -> 
     if node.get("type") == "cascade":
         return {n["name"]: n.get("params", {}) for n in node["nodes"] if n.get("type") == "corruption"}
     return dict(requested)
-
-
-def describe_cells(cells: Sequence[Cell]) -> str:
-    return ", ".join(c.cell_id for c in cells)

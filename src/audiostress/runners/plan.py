@@ -114,7 +114,7 @@ class Plan:
     def is_pending(self, clip_index: int, cell_id: str) -> bool:
         return (self.clips[clip_index].clip_id, cell_id) not in self.done
 
-    def chunks(self) -> Iterator[list[int]]:
+    def pending_groups(self) -> Iterator[list[int]]:
         """Clip groups with pending work, in group order; each a list of clip indices in dataset order.
 
         A group is yielded whole (finished clips included) so device batches keep their composition.
