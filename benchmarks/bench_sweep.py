@@ -17,7 +17,6 @@ Targets on CPU: a/b <= 0.2 and a/c <= 1.25.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ from scipy import signal as sps
 
 from audiostress.audio import load
 from audiostress.codecs.backends.ffmpeg_cli import ffmpeg_exe
+from audiostress.codecs.backends.ffmpeg_cli import run as run_ffmpeg
 from audiostress.data import load_dataset
 from audiostress.detectors import load_detector
 from audiostress.runners.corrupt_worker import corrupt_item, corrupt_tensor
@@ -62,9 +62,7 @@ def naive_codec(path: Path, name: str, bitrate_kbps: float, tmp: Path) -> torch.
     encoder, ext, extra = FFMPEG_CODECS[name]
     coded = tmp / f"coded.{ext}"
     cmd = [ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(path), *extra, "-c:a", encoder, "-b:a", f"{bitrate_kbps:g}k", str(coded)]
-    proc = subprocess.run(cmd, capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr.decode(errors="replace"))
+    run_ffmpeg(cmd, b"", f"encode {path.name} as {name}")
     audio, sr = load(coded)
     if sr != SR:
         import torchaudio.functional as taf

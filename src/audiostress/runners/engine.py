@@ -21,6 +21,7 @@ Every row is written to the store batch by batch (one transaction each).
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
@@ -265,7 +266,7 @@ class Engine:
         p = scores.p_fake.detach().to("cpu", torch.float64).reshape(-1).tolist()
         if len(raw) != len(items) or len(p) != len(items):
             raise RuntimeError(f"expected {len(items)} scores, got {len(raw)} raw and {len(p)} p_fake")
-        bad = [it.unit.clip_id for it, r, q in zip(items, raw, p) if not (_finite(r) and _finite(q))]
+        bad = [it.unit.clip_id for it, r, q in zip(items, raw, p) if not (math.isfinite(r) and math.isfinite(q))]
         if bad:
             raise RuntimeError(f"non-finite score for {', '.join(bad)}")
         return raw, p
@@ -305,7 +306,3 @@ def corrupt_batch(
     out = cell.node.apply_items(batch, sample_rate, [make_generator(s) for s in seeds], lengths)
     snrs = snr_db(batch, out, lengths).tolist()
     return [out[i, : c.shape[0], : c.shape[-1]] for i, c in enumerate(clips)], snrs
-
-
-def _finite(x: float) -> bool:
-    return x == x and x not in (float("inf"), float("-inf"))
