@@ -23,7 +23,7 @@ from audiostress.corruptions import create
 from audiostress.measure import snr_db, xcorr_lag
 from audiostress.synth import speech_like, tone
 
-from conftest import build_untrained_encodec
+from untrained_encodec import build_untrained_encodec
 
 SR = 16000
 #: Conv/LSTM kernels may sum in another order for another batch size: float32 rounding only.
