@@ -109,3 +109,18 @@ def test_metrics_json_has_the_design_schema(tmp_path: Path, dataset_dir: Path) -
     for key in ("audiostress", "seed", "detector", "dataset", "grid", "torch", "codecs", "machine", "created"):
         assert key in data["provenance"], key
     assert [c["cell_id"] for c in data["cells"]][-3:] == ["low_pass@5", "gain@5", "gaussian_noise@3"]
+
+
+def test_reference_metrics_give_corruption_errors(tmp_path: Path, dataset_dir: Path) -> None:
+    first = sweep(tmp_path, dataset_dir, "ref")
+    second = sweep(tmp_path, dataset_dir, "cmp", reference=first.out_dir / "metrics.json")
+    ce = second.metrics["corruption_errors"]
+    assert first.metrics["corruption_errors"] is None
+    # The same detector on the same clips: every defined CE against itself is exactly 1.
+    assert ce["low_pass"]["ce"] == 1.0
+    assert second.metrics["corruption_error_reference"] is not None
+
+
+def test_a_missing_reference_file_is_a_clear_error(tmp_path: Path, dataset_dir: Path) -> None:
+    with pytest.raises(ValueError, match="--reference .*nope.json: file not found"):
+        sweep(tmp_path, dataset_dir, "x", reference=tmp_path / "nope.json")
