@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import SR, load_analytic_detector, write_dataset
+from sweep_fixtures import SR, load_analytic_detector, write_dataset
 
 from audiostress.runners.sweep import SweepConfig, run_sweep
 from audiostress.runners.engine import SweepAbort

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import DETECTOR_SPEC, write_dataset
+from sweep_fixtures import DETECTOR_SPEC, write_dataset
 
 from audiostress.cli import main
 

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import load_analytic_detector
+from sweep_fixtures import load_analytic_detector
 
 from audiostress.runners.sweep import SweepConfig, run_sweep
 
