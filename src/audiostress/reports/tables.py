@@ -181,8 +181,11 @@ def severity_axis(series: Series) -> SeverityAxis:
             if k not in keys:
                 keys.append(k)
     varying = [k for k in keys if len({repr(by_sev[s].get(k)) for s in sevs}) > 1]
-    if not varying and len(sevs) == 1:  # one cell: show its (first numeric) parameter value
-        varying = [k for k in keys if isinstance(by_sev[sevs[0]].get(k), (int, float))][:1]
+    if not varying and len(sevs) == 1:  # one cell: the parameter its severity table varies
+        table_keys = _table_varying(series.corruption)
+        varying = [k for k in table_keys if k in by_sev[sevs[0]]][:1]
+        if not varying:
+            varying = [k for k in keys if isinstance(by_sev[sevs[0]].get(k), (int, float))][:1]
     if not varying:
         return SeverityAxis("severity level", {s: str(s) for s in sevs}, "")
     key = varying[0]
@@ -192,6 +195,21 @@ def severity_axis(series: Series) -> SeverityAxis:
     first, last = ticks[sevs[0]], ticks[sevs[-1]]
     span = f"{first} → {last}" if len(sevs) > 1 else f"{first} (severity {sevs[0]})"
     return SeverityAxis(f"{label}{more}", ticks, f"{label}: {span}")
+
+
+def _table_varying(corruption: str) -> list[str]:
+    """Parameters whose value changes across the corruption's main severity table (registry order)."""
+    from ..corruptions import registry
+
+    try:
+        table = registry.get(corruption).levels
+    except ValueError:
+        return []
+    if table is None:
+        return []
+    levels = [dict(level) for level in table.levels]
+    keys = list(levels[0])
+    return [k for k in keys if len({repr(level.get(k)) for level in levels}) > 1]
 
 
 def worst_cells(sweep: Sweep, n: int = 5) -> list[dict[str, Any]]:
