@@ -118,6 +118,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--torch-threads", type=int, default=1, help="main-process torch threads (1 on a shared machine)")
+    parser.add_argument("--detector", default=str(CARD), help="detector spec or card (default: the example TinyAasist card)")
+    parser.add_argument("--checkpoint", default=None, help="checkpoint for --detector")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda: where the detector and torch corruptions run")
     args = parser.parse_args()
     torch.set_num_threads(args.torch_threads)
     with tempfile.TemporaryDirectory() as tmpdir:
@@ -125,14 +128,15 @@ def main() -> None:
         data = write_dataset(tmp / "data", args.clips, args.seconds)
         dataset = load_dataset(str(data))
         grid = load_grid("quick")
-        detector = load_detector(str(CARD), batch_size=args.batch_size)
-        print(f"{len(dataset.clips)} clips x {args.seconds:g} s, quick grid ({len(grid)} cells), "
+        detector = load_detector(args.detector, checkpoint=args.checkpoint, batch_size=args.batch_size, device=args.device)
+        print(f"detector {detector.name} on {args.device}; "
+              f"{len(dataset.clips)} clips x {args.seconds:g} s, quick grid ({len(grid)} cells), "
               f"{args.workers} workers, batch {args.batch_size}, torch threads {torch.get_num_threads()}")
         detector.score([torch.zeros(1, SR)], SR, clip_ids=["warm-up"])
 
         t = time.perf_counter()
         run_sweep(SweepConfig(detector=detector, data=dataset, grid=grid, out=tmp / "sweep", workers=args.workers,
-                              batch_size=args.batch_size, quiet=True, report=False))
+                              batch_size=args.batch_size, device=args.device, quiet=True, report=False))
         a = time.perf_counter() - t
         b = naive_loop(dataset, grid, detector, tmp)
         det_s, codec_s, device_s = lower_bound(dataset, grid, detector, args.workers, args.batch_size)
