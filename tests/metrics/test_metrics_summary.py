@@ -341,3 +341,43 @@ def test_bad_rows_raise(mutate, match) -> None:
     mutate(rows)
     with pytest.raises(ValueError, match=match):
         build_metrics(rows, cells, {}, n_bootstrap=0)
+
+
+def test_per_attack_delta_is_paired_when_a_cell_loses_a_clip() -> None:
+    # gain@1 leaves every score unchanged but fails on spoof clip s1 (attack A1): the paired
+    # per-attack ΔEER must be exactly 0, although EER(cell, A1) differs from EER(all clean clips, A1).
+    cells = [CLEAN, _cell("gain@1", "gain", 1)]
+    clean_scores = {"b0": -1.0, "b1": -0.5, "b2": 0.2, "s1": 0.1, "s3": 1.0, "s5": 2.0}
+    rows = [
+        _row(clip, cell, None if (cell["cell_id"] == "gain@1" and clip == "s1") else raw,
+             error="boom" if (cell["cell_id"] == "gain@1" and clip == "s1") else None)
+        for cell in cells for clip, raw in clean_scores.items()
+    ]
+    m = build_metrics(rows, cells, {}, n_bootstrap=0)
+    assert m["per_attack"]["gain@1"]["A1"] != m["per_attack"]["clean"]["A1"]  # unpaired sets differ
+    assert m["per_attack_delta"] == {"gain@1": {"A1": 0.0}}
+    assert m["cells"][0]["delta_eer"] == 0.0
+
+
+def test_per_attack_delta_matches_paired_recomputation(sweep) -> None:
+    rows, _, m = sweep
+    assert set(m["per_attack_delta"]) == {"gaussian_noise@1", "gaussian_noise@2", "low_pass@5"}
+    clean_raw, cell_raw, y = _paired(rows, "gaussian_noise@1")
+    ids = sorted(c for c in CLIPS if c not in ("b0", "s3"))
+    a1 = np.array([c.startswith("s") and int(c[1:]) % 2 == 1 for c in ids])
+    keep = ~y | a1
+    expected = compute_eer(cell_raw[keep], y[keep])[0] - compute_eer(clean_raw[keep], y[keep])[0]
+    assert m["per_attack_delta"]["gaussian_noise@1"]["A1"] == pytest.approx(expected, abs=FLOAT_TOL)
+
+
+def test_coverage_counts_clips_without_rows_against_the_dataset_size() -> None:
+    # 5 of 20 dataset clips were scored in every cell (a shard, or a sweep that never reached the rest).
+    rows, cells = make_sweep()
+    kept = {"b1", "b2", "s1", "s2", "s4"}
+    rows = [r for r in rows if r["clip_id"] in kept]
+    cov = build_metrics(rows, cells, {"dataset": {"n": 20}}, n_bootstrap=0)["coverage"]
+    assert (cov["clips"], cov["clips_expected"], cov["pairs_expected"]) == (5, 20, 80)
+    assert (cov["pairs_scored"], cov["pairs_failed"], cov["pairs_missing"]) == (20, 0, 60)
+    assert cov["fraction_scored"] == 0.25
+    cov = build_metrics(rows, cells, {}, n_bootstrap=0)["coverage"]  # no dataset size recorded: rows only
+    assert (cov["clips_expected"], cov["pairs_expected"], cov["pairs_missing"]) == (None, 20, 0)

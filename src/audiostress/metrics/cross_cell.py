@@ -1,4 +1,4 @@
-"""Metrics that span cells: codec-pair Δ, per-attack EER, corruption error vs a reference.
+"""Metrics that span cells: codec-pair Δ, per-attack EER and ΔEER, corruption error vs a reference.
 
 Each builder returns a JSON-ready block for ``metrics.json``; degenerate inputs
 give ``None`` values and a ``note``, never an exception.
@@ -57,6 +57,28 @@ def codec_pair_block(table: Table, cell_ids: Sequence[str]) -> dict[str, Any]:
     return block
 
 
+def _attacks(table: Table) -> list[str]:
+    return sorted({a for c, a in table.attacks.items() if a is not None and table.labels[c]})
+
+
+def _attack_eers(
+    table: Table, scored: Mapping[str, Any], ids: Sequence[str], attacks: Sequence[str]
+) -> dict[str, float | None]:
+    """EER per attack over ``ids``: the attack's spoof clips plus every bona fide clip of ``ids``."""
+    bona = [c for c in ids if not table.labels[c]]
+    out: dict[str, float | None] = {}
+    for attack in attacks:
+        spoof = [c for c in ids if table.labels[c] and table.attacks[c] == attack]
+        if not bona or not spoof:
+            out[attack] = None
+            continue
+        subset = bona + spoof
+        scores = [scored[c].raw_score for c in subset]
+        labels = [0] * len(bona) + [1] * len(spoof)
+        out[attack] = compute_eer(scores, labels)[0]
+    return out
+
+
 def per_attack_block(table: Table) -> dict[str, dict[str, float | None]]:
     """``{cell_id: {attack: eer}}`` when spoof clips carry attack names, else ``{}``.
 
@@ -64,26 +86,41 @@ def per_attack_block(table: Table) -> dict[str, dict[str, float | None]]:
     same set (a class-conditional EER needs the negatives). For a corrupted cell the
     set is the clips scored in both clean and the cell (paired), as for every cell
     metric; for ``clean`` it is every clip scored clean. ``None`` when a class is
-    missing.
+    missing. Subtracting ``per_attack["clean"]`` from a cell's value mixes clip sets
+    when a clip failed; ``per_attack_delta_block`` gives the paired difference.
     """
-    attacks = sorted({a for c, a in table.attacks.items() if a is not None and table.labels[c]})
+    attacks = _attacks(table)
     if not attacks:
         return {}
     clean_ok = set(table.ok.get(CLEAN_CELL_ID, {}))
+    return {
+        cell_id: _attack_eers(
+            table, scored, sorted(set(scored) if cell_id == CLEAN_CELL_ID else set(scored) & clean_ok), attacks
+        )
+        for cell_id, scored in table.ok.items()
+    }
+
+
+def per_attack_delta_block(table: Table) -> dict[str, dict[str, float | None]]:
+    """``{cell_id: {attack: eer(cell) - eer(clean)}}`` on the same (paired) clips, corrupted cells only.
+
+    Both EERs of an entry use the clips scored in both clean and the cell, so a cell
+    that leaves the scores unchanged has a delta of exactly 0 even when some of its
+    clips failed. ``None`` when a class is missing; ``{}`` without attack metadata.
+    """
+    attacks = _attacks(table)
+    if not attacks:
+        return {}
+    clean = table.ok.get(CLEAN_CELL_ID, {})
     out: dict[str, dict[str, float | None]] = {}
     for cell_id, scored in table.ok.items():
-        ids = sorted(set(scored) if cell_id == CLEAN_CELL_ID else set(scored) & clean_ok)
-        bona = [c for c in ids if not table.labels[c]]
-        out[cell_id] = {}
-        for attack in attacks:
-            spoof = [c for c in ids if table.labels[c] and table.attacks[c] == attack]
-            if not bona or not spoof:
-                out[cell_id][attack] = None
-                continue
-            subset = bona + spoof
-            scores = [scored[c].raw_score for c in subset]
-            labels = [0] * len(bona) + [1] * len(spoof)
-            out[cell_id][attack] = compute_eer(scores, labels)[0]
+        if cell_id == CLEAN_CELL_ID:
+            continue
+        ids = sorted(set(scored) & set(clean))
+        mine, base = _attack_eers(table, scored, ids, attacks), _attack_eers(table, clean, ids, attacks)
+        out[cell_id] = {
+            a: (mine[a] - base[a]) if mine[a] is not None and base[a] is not None else None for a in attacks
+        }
     return out
 
 

@@ -29,6 +29,10 @@ Choices, applied to every cell:
   (``+inf`` = audio unchanged, excluded); null when none is finite.
 - **Degenerate cells.** With a class missing, EER/AUROC/DCF are null and ``note``
   says why; nothing raises. nan/inf never reach the JSON (null instead).
+- **Coverage.** Pairs are expected for every grid cell and every clip, the
+  clips being those with a row or, when larger, ``provenance["dataset"]["n"]``
+  (recorded as ``clips_expected``): a shard or an unfinished sweep whose missing
+  clips have no row at all is not counted complete.
 - The clean cell (``cell_id == "clean"``) is reported in the ``clean`` block, not
   in ``cells``.
 """
@@ -49,7 +53,7 @@ from .. import __version__
 from ._table import CLEAN_CELL_ID, Paired, Table, build_table, json_safe, paired
 from .bootstrap import percentile_interval, resample_weights, weighted_eers
 from .comparison import drift, flip_rate
-from .cross_cell import codec_pair_block, corruption_error_block, per_attack_block
+from .cross_cell import codec_pair_block, corruption_error_block, per_attack_block, per_attack_delta_block
 from .functional import C_FA, C_MISS, P_SPOOF, act_dcf, auroc, bayes_threshold, compute_eer, error_rates_at, min_dcf
 
 __all__ = ["SCHEMA_VERSION", "build_metrics", "write_metrics"]
@@ -210,14 +214,28 @@ def _cell_block(table: Table, cell_id: str, clean_threshold: float | None, st: _
     return block
 
 
-def _coverage(table: Table) -> dict[str, Any]:
+def _clips_expected(provenance: Mapping[str, Any]) -> int | None:
+    """The dataset's clip count from ``provenance["dataset"]["n"]``, when recorded."""
+    dataset = provenance.get("dataset")
+    n = dataset.get("n") if isinstance(dataset, Mapping) else None
+    return int(n) if isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0 else None
+
+
+def _coverage(table: Table, clips_expected: int | None) -> dict[str, Any]:
+    """Scored / failed / missing (clip, cell) pairs.
+
+    Clips are counted from the rows; when the provenance records the dataset's
+    size (``clips_expected``), pairs are expected for that many clips, so clips
+    with no row at all (another shard's, or never reached) count as missing.
+    """
     clips = len(table.labels)
     n_cells = len(table.cells)
     ok = sum(len(v) for v in table.ok.values())
     failed = len(table.errors)
-    expected = clips * n_cells
+    expected = max(clips, clips_expected or 0) * n_cells
     return {
         "clips": clips,
+        "clips_expected": clips_expected,
         "cells": n_cells,
         "pairs_expected": expected,
         "pairs_scored": ok,
@@ -261,8 +279,9 @@ def build_metrics(
     (``{corruption: {ce, relative_ce, severities, missing_severities, note}}``, keyed
     ``name[table]`` for a non-default severity table) and
     ``corruption_error_reference`` (``{detector, clean_eer, mce, relative_mce}``),
-    both null unless ``reference``, and ``per_attack`` (``{cell_id: {attack: eer}}``,
-    ``{}`` without attack metadata).
+    both null unless ``reference``, ``per_attack`` (``{cell_id: {attack: eer}}``,
+    ``{}`` without attack metadata) and ``per_attack_delta`` (``{cell_id: {attack:
+    ΔEER}}``, corrupted cells, cell minus clean on the same paired clips).
     """
     if int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
         raise ValueError(f"build_metrics: expected `n_bootstrap` >= 0, got {n_bootstrap}")
@@ -279,11 +298,12 @@ def build_metrics(
         "schema": SCHEMA_VERSION,
         "provenance": _provenance(provenance, seed),
         "settings": st.as_dict(),
-        "coverage": _coverage(table),
+        "coverage": _coverage(table, _clips_expected(provenance)),
         "clean": clean,
         "cells": cell_blocks,
         "errors": table.errors,
         "per_attack": per_attack_block(table),
+        "per_attack_delta": per_attack_delta_block(table),
         "codec_pair": codec_pair_block(table, codec_pair_cells) if codec_pair_cells is not None else None,
         "corruption_errors": corruption_errors,
         "corruption_error_reference": reference_summary,
