@@ -165,13 +165,41 @@ def test_batched_equals_per_clip(name):
 
 
 def test_24k_padded_item_equals_clip_alone():
-    """The 24 kHz model is causal: zero padding after the valid part cannot change it."""
+    """Zero padding after the valid part cannot change it."""
     clip = speech_like(0.25, SR, seed=5)
     padded = torch.nn.functional.pad(clip, (0, 1500)).unsqueeze(0)
     node = create("encodec_24k", severity=3)
     out = node.apply(padded, SR, generator=[torch.Generator()], lengths=torch.tensor([clip.shape[-1]]))
     alone = node.apply(clip.unsqueeze(0), SR, generator=[torch.Generator()])
     torch.testing.assert_close(out[..., : clip.shape[-1]], alone, atol=BATCH_ATOL, rtol=0)
+
+
+def _padded_vs_alone(node, clip: torch.Tensor, total: int) -> None:
+    """``clip`` ``[1, n]`` zero-padded to ``total`` next to a full-length item equals it run alone."""
+    n = clip.shape[-1]
+    batch = torch.zeros(2, 1, total)
+    batch[0] = speech_like(total / SR, SR, seed=3)[:, :total]
+    batch[1, :, :n] = clip
+    out = node.apply(batch, SR, generator=[torch.Generator(), torch.Generator()], lengths=torch.tensor([total, n]))
+    alone = node.apply(clip.unsqueeze(0), SR, generator=[torch.Generator()])
+    torch.testing.assert_close(out[1:2, :, :n], alone, atol=BATCH_ATOL, rtol=0)
+    assert torch.count_nonzero(out[1, :, n:]) == 0
+
+
+@pytest.mark.parametrize("name", ["encodec_24k", "encodec_48k"])
+def test_short_clip_padded_in_batch_equals_alone(name):
+    """encodec's reflect padding depends on the input length for short inputs (measured
+    0.019 apart before items were coded at their own length)."""
+    _padded_vs_alone(create(name, severity=3), speech_like(0.05, SR, seed=5), SR)
+
+
+@pytest.mark.parametrize("name", ["encodec_24k", "encodec_48k"])
+@pytest.mark.parametrize("n", [7000, 7930])
+def test_chunked_clip_padded_in_batch_equals_alone(name, n):
+    """With 0.1 s chunks the chunk layout depends on the length: a padded item must still
+    be chunked as the clip alone is."""
+    node = create(name, params={"bandwidth_kbps": 6.0, "chunk_s": 0.1})
+    _padded_vs_alone(node, speech_like(1.0, SR, seed=2)[:, :n], SR)
 
 
 def test_24k_codes_every_channel_as_mono():

@@ -22,11 +22,12 @@ The 48 kHz model normalises every chunk by its RMS (``model.normalize``) and
 rescales after decoding, as ``encodec`` does. Quantisation picks the nearest
 codebook entry: it is deterministic, and nothing here is random.
 
-Padding: what the codec makes of an item's padding is zeroed (at the model rate)
-before resampling back, and the 24 kHz model is causal, so a padded item equals
-the same clip run alone. The 48 kHz
-model is not causal and its chunk RMS includes the chunk's padding, so near the
-end of a padded item the output can differ slightly from the clip run alone.
+Padding: the ``encodec`` convolutions reflect-pad their input, which depends on
+the input length for short inputs, and the chunk layout depends on the length too,
+so an item's output would depend on how much padding its batch gave it. The
+corruption therefore groups items by valid length, crops each group to that length
+and codes it in its own pass (equal-length items still share one forward pass);
+a padded item equals the same clip run alone, for both models.
 """
 
 from __future__ import annotations
@@ -128,14 +129,13 @@ def encodec_roundtrip(
     sample_rate: int,
     bandwidth_kbps: float,
     chunk_s: float,
-    lengths: Tensor | None = None,
 ) -> Tensor:
     """Encode and decode ``audio`` ``[B, C, T]`` with an EnCodec ``model``; same shape and dtype.
 
     ``model`` needs the ``encodec.EncodecModel`` attributes used here: ``sample_rate``,
     ``channels``, ``frame_rate``, ``normalize``, ``encoder``, ``quantizer``, ``decoder``.
-    ``lengths`` (valid samples per item) zeroes what the codec makes of the padding
-    before resampling back, so it cannot leak into the valid part.
+    Every item is coded as ``T`` samples long: crop padded items first (the corruption
+    groups items by valid length; see the module docstring).
     """
     b, c, t = audio.shape
     if b == 0 or c == 0 or t == 0:
@@ -148,10 +148,6 @@ def encodec_roundtrip(
     with torch.inference_mode():
         coded = _code_chunked(model, rows, float(bandwidth_kbps), chunk)
     coded = coded.clone()  # leave inference mode: callers may need autograd-free normal tensors
-    if lengths is not None and bool((lengths < t).any()):
-        per_row = lengths.to(torch.long).repeat_interleave(rows.shape[0] // b).to(coded.device)
-        valid = torch.ceil(per_row.to(torch.float64) * rate / sample_rate).to(torch.long)
-        coded = coded * (torch.arange(coded.shape[-1], device=coded.device) < valid[:, None]).unsqueeze(1)
     if sample_rate != rate:
         coded = AF.resample(coded, rate, sample_rate)
     if coded.shape[-1] >= t:
@@ -188,7 +184,15 @@ class _Encodec(Corruption):
         chunk_s: float,
     ) -> Tensor:
         model = load_model(self.model_rate, weights_path, audio.device)
-        return encodec_roundtrip(model, audio, sample_rate, bandwidth_kbps, chunk_s, lengths)
+        t = audio.shape[-1]
+        if bool((lengths == t).all()):
+            return encodec_roundtrip(model, audio, sample_rate, bandwidth_kbps, chunk_s)
+        # Code each valid length on its own so padding cannot change the output.
+        out = torch.zeros_like(audio)
+        for n in sorted(set(lengths.tolist())):
+            idx = (lengths == n).nonzero().flatten().to(audio.device)
+            out[idx, :, :n] = encodec_roundtrip(model, audio[idx, :, :n], sample_rate, bandwidth_kbps, chunk_s)
+        return out
 
     @classmethod
     def describe(cls) -> dict[str, Any]:
