@@ -166,3 +166,24 @@ def test_missing_scores_csv_drops_histograms_and_marks_partial(tmp_path: Path) -
     assert "scores.csv is missing" in report.read_text()
     assert not (root / "plots" / "score_distributions.png").exists()
     assert (root / "plots" / "delta_eer_heatmap.png").exists()
+
+
+def test_fake_sweep_metrics_are_build_metrics_of_its_scores(tmp_path: Path) -> None:
+    # The report tests must see what a sweep writes: metrics.json == build_metrics(scores.csv rows).
+    import csv
+
+    from audiostress.metrics.summary import build_metrics
+    from fake_sweep import N_BOOTSTRAP
+
+    root = make_sweep(tmp_path / "s", n_per_class=6)
+    metrics = json.loads((root / "metrics.json").read_text())
+    with (root / "scores.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        r["severity"] = int(r["severity"])
+    cells = [{"cell_id": "clean", "corruption": "clean", "severity": 0, "params": {}, "family": "clean"}] + [
+        {k: c[k] for k in ("cell_id", "corruption", "severity", "params", "family")} for c in metrics["cells"]]
+    rebuilt = build_metrics(rows, cells, metrics["provenance"], codec_pair_cells=metrics["codec_pair"]["cells"],
+                            n_bootstrap=N_BOOTSTRAP, seed=metrics["provenance"]["seed"])
+    assert json.loads(json.dumps(rebuilt)) == metrics
+    assert all(isinstance(c, str) for c in metrics["provenance"]["grid"]["cells"])  # runners/sweep.py's shape
