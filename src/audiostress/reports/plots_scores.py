@@ -97,23 +97,29 @@ def score_distributions(sweeps: Sequence[Sweep]) -> Figure | None:
 
 
 def attack_values(sweep: Sweep) -> tuple[list[str], list[str], np.ndarray, bool] | None:
-    """(attacks, cell ids, matrix, is_delta) from ``per_attack``; ΔEER when clean per-attack EERs exist."""
-    per = sweep.metrics.get("per_attack")
+    """(attacks, cell ids, matrix, is_delta) for the attack matrix.
+
+    The paired ΔEER from ``per_attack_delta`` (cell minus clean on the same clips)
+    when metrics.json has it; otherwise the cells' per-attack EER from ``per_attack``
+    (is_delta False): subtracting ``per_attack["clean"]``, computed on every clean
+    clip, would mix clip sets whenever a clip failed in a cell.
+    """
+    delta = sweep.metrics.get("per_attack_delta")
+    is_delta = isinstance(delta, dict) and bool(delta)
+    per = delta if is_delta else sweep.metrics.get("per_attack")
     if not isinstance(per, dict) or not per:
         return None
-    clean = per.get("clean") if isinstance(per.get("clean"), dict) else None
     cell_ids = [c["cell_id"] for c in sweep.cells if isinstance(per.get(c["cell_id"]), dict)]
-    attacks = sorted({a for cid in cell_ids for a in per[cid]} | set(clean or {}))
+    attacks = sorted({a for cid in cell_ids for a in per[cid]})
     if not cell_ids or not attacks:
         return None
     data = np.full((len(attacks), len(cell_ids)), np.nan)
     for j, cid in enumerate(cell_ids):
         for i, atk in enumerate(attacks):
             v = per[cid].get(atk)
-            base = clean.get(atk) if clean else 0.0
-            if is_number(v) and is_number(base):
-                data[i, j] = float(v) - float(base)
-    return attacks, cell_ids, data, clean is not None
+            if is_number(v):
+                data[i, j] = float(v)
+    return attacks, cell_ids, data, is_delta
 
 
 def attack_matrix(sweeps: Sequence[Sweep]) -> Figure | None:
@@ -158,8 +164,10 @@ def score_plots(sweeps: Sequence[Sweep], out_dir: Path) -> list[PlotFile]:
     if fig is not None:
         png, svg = save(fig, out_dir, "attack_matrix")
         files.append(PlotFile("attack_matrix", "Attack × corruption ΔEER",
-                              "Per-attack EER of each cell minus the clean EER of the same attack (bona fide clips are "
-                              "shared by every attack). Red = the corruption hurts detection of that attack.", png, svg, "Scores"))
+                              "Per-attack EER of each cell minus the clean EER of the same attack on the same clips "
+                              "(the clips scored in both; bona fide clips are shared by every attack). Red = the "
+                              "corruption hurts detection of that attack. A sweep whose metrics.json has no paired "
+                              "per-attack ΔEER shows the cells' per-attack EER instead.", png, svg, "Scores"))
     return files
 
 

@@ -2,8 +2,8 @@
 
 Nothing here recomputes a metric: it groups, sorts and labels what the sweep
 wrote. The only aggregates are the ranking's mean ΔEER over cells (shown as
-such) and, for the attack matrix, the per-attack ΔEER as cell EER minus the
-clean EER of the same attack, both read from ``per_attack``.
+such); the attack matrix reads the paired per-attack ΔEER from
+``per_attack_delta``.
 """
 
 from __future__ import annotations
