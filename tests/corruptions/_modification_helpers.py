@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from audiostress.corruptions import Node
@@ -15,19 +17,31 @@ def gens(*seeds: int) -> list[torch.Generator]:
     return [make_generator(s) for s in seeds]
 
 
-def assert_padding_independent(node: Node, clip: torch.Tensor, total: int, sample_rate: int) -> None:
-    """A ``[C, n]`` clip zero-padded to ``total`` inside a batch gives the same ``n`` samples
-    (and zeros after) as the clip run alone, with the same per-item seed."""
-    c, n = clip.shape
+def assert_padding_independent(
+    node: Node,
+    clip: torch.Tensor | Sequence[torch.Tensor],
+    total: int,
+    sample_rate: int,
+    atol: float = PAD_ATOL,
+) -> None:
+    """A ``[C, n]`` clip (or several, of different lengths) zero-padded to ``total`` inside a
+    batch after a full-length item gives the same ``n`` samples (and zeros after) as the
+    clip run alone, with the same per-item seed (item ``k`` of the batch uses seed ``5 + k``)."""
+    clips = [clip] if isinstance(clip, torch.Tensor) else list(clip)
+    c = clips[0].shape[0]
     other = torch.randn(c, total, generator=torch.Generator().manual_seed(99)) * 0.3
-    batch = torch.zeros(2, c, total)
+    batch = torch.zeros(1 + len(clips), c, total)
     batch[0] = other
-    batch[1, :, :n] = clip
-    lengths = torch.tensor([total, n])
-    out = node.apply(batch, sample_rate, generator=gens(5, 6), lengths=lengths)
-    alone = node.apply(clip.unsqueeze(0), sample_rate, generator=gens(6))
-    torch.testing.assert_close(out[1:2, :, :n], alone, atol=PAD_ATOL, rtol=0)
-    assert torch.count_nonzero(out[1, :, n:]) == 0
+    for k, item in enumerate(clips, start=1):
+        batch[k, :, : item.shape[-1]] = item
+    lengths = torch.tensor([total] + [item.shape[-1] for item in clips])
+    seeds = [5 + k for k in range(batch.shape[0])]
+    out = node.apply(batch, sample_rate, generator=gens(*seeds), lengths=lengths)
+    for k, item in enumerate(clips, start=1):
+        n = item.shape[-1]
+        alone = node.apply(item.unsqueeze(0), sample_rate, generator=gens(seeds[k]))
+        torch.testing.assert_close(out[k : k + 1, :, :n], alone, atol=atol, rtol=0)
+        assert torch.count_nonzero(out[k, :, n:]) == 0
 
 
 def dominant_frequency_hz(x: torch.Tensor, sample_rate: int) -> float:
