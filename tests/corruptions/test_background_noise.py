@@ -81,6 +81,19 @@ def test_file_and_offset_come_from_the_items_generator(noise_dir):
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
+def test_folder_is_listed_once_per_batch(noise_dir, monkeypatch):
+    from audiostress.corruptions import _folder_audio
+
+    calls = []
+    real = _folder_audio.list_audio
+    monkeypatch.setattr(_folder_audio, "list_audio", lambda *a: calls.append(a) or real(*a))
+    x = torch.stack([speech_like(0.2, SR, seed=s) for s in range(4)])
+    create("background_noise", params={"snr_db": 10.0, "noise_dir": str(noise_dir)}).apply(
+        x, SR, generator=[make_generator(s) for s in range(4)]
+    )
+    assert len(calls) == 1
+
+
 def test_no_folder_says_how_to_give_one(monkeypatch):
     monkeypatch.delenv("AUDIOSTRESS_NOISE_DIR", raising=False)
     with pytest.raises(ValueError, match=r"--param noise_dir=.*AUDIOSTRESS_NOISE_DIR"):

@@ -1,7 +1,8 @@
 """Audio files from a user folder (noise recordings, room impulse responses), cached.
 
 Shared by ``background_noise`` and ``reverb``. Listing is sorted so that a file
-index drawn from a generator always names the same file; loaded audio is kept
+index drawn from a generator always names the same file, and done once per folder
+per transform call; loaded audio is kept
 in a small module-level LRU keyed by (path, modification time, sample rate).
 The cached tensors are never modified in place.
 """
@@ -9,9 +10,11 @@ The cached tensors are never modified in place.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
+import torch
 from torch import Tensor
 
 from ..audio import load, resample
@@ -44,6 +47,21 @@ def list_audio(owner: str, param: str, folder: str) -> list[str]:
             f"Expected audio files ({', '.join(AUDIO_EXTENSIONS)}) in `{param}` for {owner}, found none in {folder!r}"
         )
     return files
+
+
+def draw_file(files: Sequence[str], generator: torch.Generator) -> str:
+    """One of ``files``, drawn uniformly with one ``randint`` from ``generator``."""
+    return files[int(torch.randint(len(files), (1,), generator=generator))]
+
+
+def pick_file(
+    owner: str, param: str, folder: str, generator: torch.Generator, listings: dict[str, list[str]]
+) -> str:
+    """A file of ``folder`` drawn from ``generator``; ``listings`` caches folder listings for
+    one transform call, so a batch lists each folder once (not once per item)."""
+    if folder not in listings:
+        listings[folder] = list_audio(owner, param, folder)
+    return draw_file(listings[folder], generator)
 
 
 def load_at(path: str, sample_rate: int) -> Tensor:

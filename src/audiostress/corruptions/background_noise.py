@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from ._folder_audio import list_audio, load_at, resolve_dir
+from ._folder_audio import load_at, pick_file, resolve_dir
 from ._mixing import mix_at_snr
 from .base import Corruption
 from .params import Param, SeverityTable
@@ -52,9 +52,9 @@ class BackgroundNoise(Corruption):
     def transform(self, audio, sample_rate, params, generators, lengths):  # type: ignore[override]
         b, c, t = audio.shape
         noise = torch.zeros(b, c, t, dtype=torch.float32)
+        listings: dict[str, list[str]] = {}
         for i, g in enumerate(generators):
-            files = list_audio(self.name, "noise_dir", params["noise_dir"][i])
-            source = load_at(files[int(torch.randint(len(files), (1,), generator=g))], sample_rate)
+            source = load_at(pick_file(self.name, "noise_dir", params["noise_dir"][i], g, listings), sample_rate)
             offset = int(torch.randint(source.shape[-1], (1,), generator=g))
             if source.shape[0] != c:
                 source = source.mean(dim=0, keepdim=True).expand(c, -1)

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import Tensor
 
-from ._folder_audio import list_audio, load_at
+from ._folder_audio import load_at, pick_file
 from ._mixing import POWER_FLOOR, valid_power
 from .._batch import valid_mask
 from .base import Corruption
@@ -90,13 +90,13 @@ class Reverb(Corruption):
     def transform(self, audio, sample_rate, params, generators, lengths):  # type: ignore[override]
         b, c, t = audio.shape
         rirs = []
+        listings: dict[str, list[str]] = {}
         for i, g in enumerate(generators):
             folder = params["rir_dir"][i]
             if folder is None:
                 rirs.append(synthetic_rir(params["rt60_s"][i], params["drr_db"][i], sample_rate, c, g))
             else:
-                files = list_audio(self.name, "rir_dir", folder)
-                rirs.append(file_rir(files[int(torch.randint(len(files), (1,), generator=g))], sample_rate, c))
+                rirs.append(file_rir(pick_file(self.name, "rir_dir", folder, g, listings), sample_rate, c))
         longest = max(r.shape[-1] for r in rirs)
         h = torch.zeros(b, c, longest, dtype=torch.float32)
         for i, r in enumerate(rirs):
