@@ -3,8 +3,9 @@
 The report re-derives nothing it can read: every metric comes from
 ``metrics.json``; ``scores.csv`` is only used for the score histograms. A
 missing ``metrics.json`` is an error; anything less than a complete sweep
-(missing ``scores.csv``, fewer rows than clips x cells, cells of the grid
-without metrics) is loaded and marked partial with the reasons.
+(missing ``scores.csv``, fewer rows than clips x cells, fewer clips than the
+dataset holds, a ``--shard`` run, cells of the grid without metrics) is loaded
+and marked partial with the reasons.
 """
 
 from __future__ import annotations
@@ -133,11 +134,17 @@ def _to_float(value: Any) -> float | None:
 
 
 def _check_complete(metrics: dict[str, Any], rows: list[dict[str, Any]] | None, reasons: list[str]) -> None:
-    if metrics.get("partial"):
-        reasons.append(str(metrics.get("partial_reason") or "metrics.json marks this sweep as partial"))
     cov = metrics.get("coverage") if isinstance(metrics.get("coverage"), dict) else {}
     if isinstance(cov.get("pairs_missing"), int) and cov["pairs_missing"] > 0:
         reasons.append(f"{cov['pairs_missing']} of {cov.get('pairs_expected', '?')} (clip, cell) pairs were never scored")
+    prov = metrics.get("provenance") if isinstance(metrics.get("provenance"), dict) else {}
+    dataset = prov.get("dataset") if isinstance(prov.get("dataset"), dict) else {}
+    n_dataset, n_clips = dataset.get("n"), cov.get("clips")
+    if _is_count(n_dataset) and _is_count(n_clips) and n_clips < n_dataset:
+        reasons.append(f"only {n_clips} of the dataset's {n_dataset} clips have scores")
+    run = prov.get("run") if isinstance(prov.get("run"), dict) else {}
+    if run.get("shard") is not None:
+        reasons.append(f"this is shard {run['shard']} of the sweep (combine the shards with `audiostress merge`)")
     cell_ids = {str(c.get("cell_id")) for c in metrics.get("cells", [])} | {"clean"}
     grid_ids = _grid_cell_ids(metrics)
     missing = sorted(grid_ids - cell_ids)
@@ -161,12 +168,19 @@ def _check_complete(metrics: dict[str, Any], rows: list[dict[str, Any]] | None, 
         reasons.append(f"scores.csv has {n_clean_rows} clean scores but metrics.json counts {n_clean}")
 
 
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _grid_cell_ids(metrics: dict[str, Any]) -> set[str]:
+    """Cell ids of ``provenance.grid.cells``: plain strings (as sweeps write them) or dicts with ``cell_id``."""
     grid = (metrics.get("provenance") or {}).get("grid")
     if not isinstance(grid, dict) or not isinstance(grid.get("cells"), list):
         return set()
     ids = set()
     for c in grid["cells"]:
-        if isinstance(c, dict) and c.get("cell_id"):
+        if isinstance(c, str) and c:
+            ids.add(c)
+        elif isinstance(c, dict) and c.get("cell_id"):
             ids.add(str(c["cell_id"]))
     return ids
