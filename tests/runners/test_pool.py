@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from audiostress.runners.pool import PoolItemError, WorkerPool
+from audiostress.runners.pool import PoolItemError, WorkerCrashed, WorkerPool
 
 #: One spawned pool is shared by the module: starting workers (importing torch) costs seconds.
 WORKERS = 2
@@ -40,6 +41,13 @@ def fail_on_five(x: int) -> int:
     if x == 5:
         raise ValueError(f"bad item {x}")
     return x
+
+
+def exit_on_three(x: int) -> int:
+    if x == 3:
+        os._exit(1)  # the worker process dies, as on a segfault or the OOM killer
+    time.sleep(0.01)
+    return 10 * x
 
 
 def worker_threads(_: int) -> int:
@@ -156,3 +164,18 @@ def test_bad_arguments_are_named():
         WorkerPool(-1)
     with pytest.raises(ValueError, match=r"Expected `max_in_flight` >= 1 or None for WorkerPool, got 0"):
         WorkerPool(2, max_in_flight=0)
+
+
+def test_a_dead_worker_becomes_that_items_result_and_the_stream_goes_on(procs):
+    got = list(procs.imap(exit_on_three, range(8), on_crash=lambda item, exc: ("crashed", item, str(exc))))
+    assert got[:3] == [0, 10, 20] and got[4:] == [40, 50, 60, 70]
+    tag, item, text = got[3]
+    assert (tag, item) == ("crashed", 3) and "worker process died" in text
+    # The executor was rebuilt: the pool keeps working afterwards.
+    assert list(procs.imap(slow_square, range(4))) == [0, 1, 4, 9]
+
+
+def test_a_dead_worker_without_on_crash_names_its_item(procs):
+    with pytest.raises(PoolItemError) as info:
+        list(procs.imap(exit_on_three, range(6)))
+    assert info.value.index == 3 and isinstance(info.value.cause, WorkerCrashed)

@@ -10,6 +10,13 @@ items, key=None)`` yields ``fn(item)`` for every item **in input order**.
   carrying the item's ``index`` (position in ``items``), its ``item_key``
   (``key(item)`` when a ``key`` function is given) and the original exception
   as ``cause`` (also chained as ``__cause__``), plus the worker's traceback text.
+- Crashes: when a worker process dies (segfault, ``os._exit``, the OOM killer),
+  every item in flight fails with ``BrokenProcessPool``. The pool then holds
+  back new submissions, starts a fresh executor and reruns each of those items
+  alone, so the item that dies again is the culprit: it comes back as
+  ``on_crash(item, WorkerCrashed)`` (or raises ``PoolItemError`` without
+  ``on_crash``), the others give their normal results and the stream goes on.
+  In-process pools (``workers`` 0 or 1) cannot survive a crash of their own process.
 - Memory: at most ``max_in_flight`` items (default ``2 * workers``) have been
   taken from ``items`` and not yet yielded. ``items`` is consumed lazily by a
   feeder thread, so it may be an endless or blocking iterator (e.g. a queue the
@@ -24,6 +31,7 @@ items, key=None)`` yields ``fn(item)`` for every item **in input order**.
 
 from __future__ import annotations
 
+import collections
 import multiprocessing
 import os
 import pickle
@@ -32,6 +40,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -140,12 +149,21 @@ class WorkerPool:
 
     # -- work --------------------------------------------------------------------------
     def imap(
-        self, fn: Callable[[T], R], items: Iterable[T], key: Callable[[T], object] | None = None
+        self,
+        fn: Callable[[T], R],
+        items: Iterable[T],
+        key: Callable[[T], object] | None = None,
+        *,
+        on_crash: Callable[[T, BaseException], R] | None = None,
     ) -> Iterator[R]:
-        """Yield ``fn(item)`` for each item in input order; see the module docstring."""
+        """Yield ``fn(item)`` for each item in input order; see the module docstring.
+
+        ``on_crash(item, error)`` gives the result of an item whose worker process
+        died (``WorkerCrashed``); without it such an item raises ``PoolItemError``.
+        """
         if self.in_process:
             return self._imap_local(fn, items, key)
-        return self._imap_processes(fn, items, key)
+        return self._imap_processes(fn, items, key, on_crash)
 
     def _imap_local(self, fn: Callable[[T], R], items: Iterable[T], key: Callable[[T], object] | None) -> Iterator[R]:
         for index, item in enumerate(items):
@@ -155,13 +173,69 @@ class WorkerPool:
                 raise PoolItemError(index, key(item) if key else None, exc, traceback.format_exc()) from exc
             yield result
 
+    def _submit(self, fn: Callable[[Any], Any], item: Any) -> Future:
+        """Submit to the current executor; a broken one gives an already failed future."""
+        try:
+            return self._pool().submit(_call, fn, item)
+        except BrokenProcessPool as exc:
+            failed: Future = Future()
+            failed.set_exception(exc)
+            return failed
+
+    def _rebuild(self) -> None:
+        """Drop a broken executor; the next submit starts fresh workers."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    def _run_alone(self, fn: Callable[[Any], Any], index: int, item: Any) -> Future:
+        """Run one item with nothing else in the (fresh) executor: a crash now is this item's."""
+        future = self._submit(fn, item)
+        try:
+            resolved = _done(future.result())
+        except BrokenProcessPool as exc:
+            self._rebuild()
+            resolved = Future()
+            resolved.set_exception(WorkerCrashed(index, exc))
+        return resolved
+
+    def _recover(self, fn: Callable[[Any], Any], first: tuple[Any, ...], submitted: queue.Queue[Any]) -> list[Any]:
+        """After a worker died: find which in-flight item killed it, and rerun the others.
+
+        The caller holds the submit gate, so nothing new reaches the executor.
+        Every entry still queued was submitted to the broken executor; each one
+        whose future failed is rerun alone in a fresh executor, in input order.
+        Returns the queued entries with their futures resolved (sentinels kept).
+        """
+        entries = [first]
+        while True:
+            try:
+                entries.append(submitted.get_nowait())
+            except queue.Empty:
+                break
+        self._rebuild()
+        out: list[Any] = []
+        for entry in entries:
+            if not isinstance(entry, tuple):
+                out.append(entry)
+                continue
+            index, item_key, item, future = entry
+            if isinstance(future.exception(), BrokenProcessPool):
+                future = self._run_alone(fn, index, item)
+            out.append((index, item_key, item, future))
+        return out
+
     def _imap_processes(
-        self, fn: Callable[[T], R], items: Iterable[T], key: Callable[[T], object] | None
+        self,
+        fn: Callable[[T], R],
+        items: Iterable[T],
+        key: Callable[[T], object] | None,
+        on_crash: Callable[[T, BaseException], R] | None,
     ) -> Iterator[R]:
-        executor = self._pool()
         submitted: queue.Queue[Any] = queue.Queue()
         slots = threading.Semaphore(self.max_in_flight)
         stop = threading.Event()
+        gate = threading.Lock()  # held to submit, and by the consumer while it recovers from a crash
         done = object()
 
         def feed() -> None:
@@ -173,7 +247,8 @@ class WorkerPool:
                     if stop.is_set():
                         return
                     item_key = key(item) if key else None
-                    submitted.put((index, item_key, executor.submit(_call, fn, item)))
+                    with gate:
+                        submitted.put((index, item_key, item, self._submit(fn, item)))
                     del item
             except BaseException as exc:  # the input iterator itself failed
                 submitted.put(exc)
@@ -182,16 +257,29 @@ class WorkerPool:
 
         feeder = threading.Thread(target=feed, name="audiostress-pool-feeder", daemon=True)
         feeder.start()
+        backlog: collections.deque[Any] = collections.deque()  # entries already resolved by a recovery
         try:
             while True:
-                entry = submitted.get()
+                entry = backlog.popleft() if backlog else submitted.get()
                 if entry is done:
                     return
                 if isinstance(entry, BaseException):
                     raise entry
-                index, item_key, future = entry
-                ok, value, text = _result(future, index, item_key)
+                index, item_key, item, future = entry
+                try:
+                    ok, value, text = _result(future, index, item_key)
+                except _Broken:
+                    with gate:
+                        backlog.extend(self._recover(fn, entry, submitted))
+                    continue
+                except WorkerCrashed as exc:
+                    slots.release()
+                    if on_crash is None:
+                        raise PoolItemError(index, item_key, exc) from exc
+                    yield on_crash(item, exc)
+                    continue
                 slots.release()
+                del entry, item
                 if not ok:
                     raise PoolItemError(index, item_key, value, text) from value
                 yield value
@@ -200,10 +288,36 @@ class WorkerPool:
             _cancel_queued(submitted)
 
 
+class WorkerCrashed(RuntimeError):
+    """The worker process running item ``index`` died (a segfault, ``os._exit``, the OOM killer)."""
+
+    def __init__(self, index: int, cause: BaseException | str = "") -> None:
+        self.index = index
+        self.cause = str(cause) or "no detail"
+        super().__init__(f"the worker process died while running item {index} ({self.cause})")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (WorkerCrashed, (self.index, self.cause))
+
+
+class _Broken(Exception):
+    """Internal: a future failed because its executor broke (culprit not known yet)."""
+
+
+def _done(value: Any) -> Future:
+    resolved: Future = Future()
+    resolved.set_result(value)
+    return resolved
+
+
 def _result(future: Future, index: int, item_key: object) -> tuple[bool, Any, str]:
     try:
         return future.result()
-    except Exception as exc:  # the worker process died (BrokenProcessPool) or fn was unpicklable
+    except WorkerCrashed:
+        raise
+    except BrokenProcessPool as exc:
+        raise _Broken() from exc
+    except Exception as exc:  # fn or its item could not be pickled, ...
         raise PoolItemError(index, item_key, exc, traceback.format_exc()) from exc
 
 
@@ -214,4 +328,4 @@ def _cancel_queued(submitted: queue.Queue[Any]) -> None:
         except queue.Empty:
             return
         if isinstance(entry, tuple):
-            entry[2].cancel()
+            entry[-1].cancel()
