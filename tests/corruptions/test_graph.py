@@ -72,6 +72,19 @@ def test_per_item_parameters_drawn_from_generator():
     torch.testing.assert_close(snrs, torch.tensor(drawn, dtype=torch.float64), atol=1e-6, rtol=0)
 
 
+def test_sampled_parameter_makes_an_instance_stochastic():
+    fixed = create("gain", params={"gain_db": -6.0})
+    sampled = create("gain", params={"gain_db": Uniform(-20.0, 0.0)})
+    assert not fixed.stochastic and sampled.stochastic
+    assert from_dict(sampled.to_dict()).stochastic
+    assert Chain(fixed, sampled).stochastic and not Chain(fixed).stochastic
+    x = _batch(2)
+    a = sampled.apply(x, SR, generator=_gens(1, 2))
+    assert torch.equal(a, sampled.apply(x, SR, generator=_gens(1, 2)))
+    assert not torch.equal(a, sampled.apply(x, SR, generator=_gens(3, 4)))  # seeds differ -> outputs differ
+    assert create("bit_depth", params={"bits": Choice([6, 8])}).stochastic
+
+
 def test_choice_parameter_round_trip():
     node = create("gaussian_noise", params={"snr_db": Choice((5.0, 10.0))})
     data = node.to_dict()

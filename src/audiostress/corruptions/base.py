@@ -115,6 +115,8 @@ class Corruption(Node):
             values[p.name] = p.validate(self.name, raw)
         self._values = values
         self.check_params(values)
+        # An instance with a sampled parameter draws from the generators even if the class is deterministic.
+        self.stochastic = type(self).stochastic or any(hasattr(v, "draw") for v in values.values())
         self.severity = None
         self.table: str | None = None
 

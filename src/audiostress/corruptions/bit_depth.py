@@ -38,8 +38,8 @@ class BitDepth(Corruption):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        # Random only when dither may be on (True, or a sampler that can draw True).
-        self.stochastic = self._values["dither"] is not False
+        # Also random when dither may be on (True; a sampler is already counted by the base).
+        self.stochastic = self.stochastic or self._values["dither"] is not False
 
     def transform_group(self, audio, sample_rate, generators, lengths, *, bits, dither):  # type: ignore[override]
         noise = tpdf_dither(generators, tuple(audio.shape), lengths) if dither else None
