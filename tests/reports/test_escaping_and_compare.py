@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -15,10 +16,20 @@ RAW = "<script>alert"
 
 
 def test_every_user_string_is_escaped(tmp_path: Path) -> None:
-    root = make_sweep(
-        tmp_path / "evil", detector=f"det{EVIL}", clip_prefix=f"clip{EVIL}", attacks=(f"A01{EVIL}", "A02$x$"),
-        error_text=f"boom {EVIL}", dataset_path=f"/data/{EVIL}", evil_param=EVIL,
-    )
+    evil_cell = f"evil{EVIL}"
+    hostile = {
+        "detector": f"det{EVIL}", "clip_prefix": f"clip{EVIL}", "attacks": (f"A01{EVIL}", "A02$x$"),
+        "error_text": f"boom {EVIL}", "dataset_path": f"/data/{EVIL}", "evil_param": EVIL, "extra_cell": evil_cell,
+        "codec_pair_cells": ("clean", "mp3@1", f"{evil_cell}@2"),
+    }
+    reference = json.loads((make_sweep(tmp_path / "ref", seed=5, **hostile) / "metrics.json").read_text())
+    root = make_sweep(tmp_path / "evil", reference=reference, **hostile)
+    path = root / "metrics.json"
+    metrics = json.loads(path.read_text())
+    assert f"{evil_cell}@2" in {c["cell_id"] for c in metrics["cells"]} and evil_cell in metrics["corruption_errors"]
+    metrics["corruption_errors"][evil_cell][f"key{EVIL}"] = f"value{EVIL}"  # keys inside an entry are escaped too
+    metrics["codec_pair"].update(gate_mean=f"gate{EVIL}")
+    path.write_text(json.dumps(metrics))
     report = write_report([root])
     page = report.read_text(encoding="utf-8")
     assert RAW not in page
@@ -29,10 +40,16 @@ def test_every_user_string_is_escaped(tmp_path: Path) -> None:
     assert f"boom {escaped}" in page
     assert f"/data/{escaped}" in page
     assert f"note={escaped}" in page
+    assert f'data-cell-id="evil{escaped}@2"' in page  # cell id (metrics table)
+    assert f"<td>evil{escaped}</td>" in page  # corruption_errors key
+    assert f"key{escaped}: value{escaped}" in page  # a key inside a corruption_errors entry
+    assert f"mp3@1, evil{escaped}@2 (n" in page  # codec-pair cell names
+    assert f"gate{escaped}" in page
     # the only <script> is the report's own
     assert len(re.findall(r"<script", page)) == 1
     summary = (root / "summary.md").read_text(encoding="utf-8")
     assert RAW not in summary and "&lt;script&gt;" in summary
+    assert "gate ≤ gate&lt;script&gt;" in summary
     for svg in (root / "plots").glob("*.svg"):
         assert RAW not in svg.read_text(encoding="utf-8"), svg
 

@@ -76,11 +76,17 @@ def codec_pair_html(sweep: Sweep) -> str:
         f'<h3>Codec-pair Δ (ArtifactBench)</h3><p>Per clip, max − min of p_fake over {cells or "the codec variants"} '
         f'(n = {esc(cp.get("n", "–"))}).</p><table class="small codec-pair"><thead><tr><th></th><th>value</th><th>gate</th><th>result</th></tr></thead><tbody>'
         f'<tr><td>mean Δ</td><td class="num" data-key="codec_pair_mean" data-value="{esc(cp.get("mean"))}">{fmt_num(cp.get("mean"))}</td>'
-        f'<td class="num">≤ {fmt_num(cp["gate_mean"], 2)}</td><td>{badge(cp["pass_mean"])}</td></tr>'
+        f'<td class="num">≤ {_gate(cp["gate_mean"])}</td><td>{badge(cp["pass_mean"])}</td></tr>'
         f'<tr><td>max Δ</td><td class="num" data-key="codec_pair_max" data-value="{esc(cp.get("max"))}">{fmt_num(cp.get("max"))}</td>'
-        f'<td class="num">≤ {fmt_num(cp["gate_max"], 2)}</td><td>{badge(cp["pass_max"])}</td></tr>'
-        f'<tr><td colspan="3">both gates</td><td>{badge(bool(cp.get("pass")))}</td></tr></tbody></table>'
+        f'<td class="num">≤ {_gate(cp["gate_max"])}</td><td>{badge(cp["pass_max"])}</td></tr>'
+        f'<tr><td colspan="3">both gates</td><td data-key="codec_pair_pass">{badge(cp["pass"])}</td></tr></tbody></table>'
+        + (f'<p class="note" data-key="codec_pair_note">{esc(cp["note"])}</p>' if cp.get("note") else "")
     )
+
+
+def _gate(value: Any) -> str:
+    """A gate threshold: 2 decimals when numeric, else the escaped text."""
+    return fmt_num(value, 2) if is_number(value) else esc(value)
 
 
 def ranking_html(sweeps: Sequence[Sweep]) -> str:
@@ -194,7 +200,7 @@ def extra_blocks_html(sweep: Sweep) -> str:
     rows = []
     for key, value in items:
         if isinstance(value, dict):
-            text = ", ".join(f"{k}: {fmt_num(v) if is_number(v) else esc(v)}" for k, v in value.items())
+            text = ", ".join(f"{esc(k)}: {fmt_num(v) if is_number(v) else esc(v)}" for k, v in value.items())
         else:
             text = fmt_num(value) if is_number(value) else esc(value)
         rows.append(f"<tr><td>{esc(key)}</td><td>{text}</td></tr>")

@@ -54,9 +54,10 @@ def _sweep_lines(sweep: Sweep) -> list[str]:
                  f"n = {md(clean.get('n', '–'))}; coverage: {cov_text or 'n/a'}.")
     cp = codec_pair(sweep)
     if cp is not None:
-        verdict = "PASS" if cp.get("pass") else "FAIL"
-        lines.append(f"Codec-pair Δ (ArtifactBench): mean {fmt_num(cp.get('mean'), 3)} (gate ≤ {cp['gate_mean']}), "
-                     f"max {fmt_num(cp.get('max'), 3)} (gate ≤ {cp['gate_max']}): **{verdict}**.")
+        verdict = "n/a (not measured)" if cp["pass"] is None else ("PASS" if cp["pass"] else "FAIL")
+        note = f" {md(cp['note'])}" if cp.get("note") else ""
+        lines.append(f"Codec-pair Δ (ArtifactBench): mean {fmt_num(cp.get('mean'), 3)} (gate ≤ {md(cp['gate_mean'])}), "
+                     f"max {fmt_num(cp.get('max'), 3)} (gate ≤ {md(cp['gate_max'])}): **{verdict}**.{note}")
     lines += ["", "| cell | EER | ΔEER [95% CI] | drift \\|Δp\\| | flip rate |", "|---|---:|---:|---:|---:|"]
     cells = worst_cells(sweep, MAX_CELLS)
     for c in cells:

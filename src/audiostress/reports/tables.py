@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..metrics.cross_cell import CODEC_PAIR_GATE_MAX, CODEC_PAIR_GATE_MEAN
 from .load import Sweep
 
 #: Report panel groups, in reading order: (key, title, corruption families).
@@ -26,8 +27,8 @@ PANEL_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 #: ArtifactBench codec-pair gates (ANCHORS.md), used when metrics.json does not carry them.
-GATE_MEAN = 0.15
-GATE_MAX = 0.35
+GATE_MEAN = CODEC_PAIR_GATE_MEAN
+GATE_MAX = CODEC_PAIR_GATE_MAX
 
 _SEVERITY_SUFFIX = re.compile(r"@(\d+)$")
 
@@ -222,8 +223,18 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _gate_pass(value: Any, gate: Any) -> bool | None:
+    """``value <= gate``; None when either is not a finite number (not measured, or a malformed gate)."""
+    return float(value) <= float(gate) if is_number(value) and is_number(gate) else None
+
+
 def codec_pair(sweep: Sweep) -> dict[str, Any] | None:
-    """The codec-pair block with its gates and pass/fail per gate, or None when the sweep has none."""
+    """The codec-pair block with its gates and pass/fail per gate, or None when the sweep has none.
+
+    ``pass_mean`` / ``pass_max`` / ``pass`` are None ("not measured") when the
+    value or its gate is missing or not a number; ``pass`` is the block's own
+    verdict when it is a bool.
+    """
     block = sweep.metrics.get("codec_pair")
     if not isinstance(block, dict):
         return None
@@ -231,10 +242,13 @@ def codec_pair(sweep: Sweep) -> dict[str, Any] | None:
     gate_mean = out.get("gate_mean", GATE_MEAN)
     gate_max = out.get("gate_max", GATE_MAX)
     out["gate_mean"], out["gate_max"] = gate_mean, gate_max
-    out["pass_mean"] = is_number(out.get("mean")) and out["mean"] <= gate_mean
-    out["pass_max"] = is_number(out.get("max")) and out["max"] <= gate_max
-    if "pass" not in out:
-        out["pass"] = out["pass_mean"] and out["pass_max"]
+    out["pass_mean"] = _gate_pass(out.get("mean"), gate_mean)
+    out["pass_max"] = _gate_pass(out.get("max"), gate_max)
+    verdict = out.get("pass")
+    if not isinstance(verdict, bool):
+        both = (out["pass_mean"], out["pass_max"])
+        verdict = None if None in both or "pass" in block else all(both)
+    out["pass"] = verdict
     return out
 
 
