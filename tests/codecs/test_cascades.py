@@ -42,3 +42,9 @@ def test_mp3_then_encodec_uses_asvspoof5_mp3_levels():
     node = create("mp3_then_encodec", severity=1)
     assert node.nodes[0].to_dict()["params"]["bitrate_kbps"] == 256.0
     assert node.nodes[1].to_dict()["name"] == "encodec_24k"
+
+
+def test_cascade_without_severity_is_an_error_not_clean():
+    with pytest.raises(ValueError, match=r"Cascade 'mp3_then_aac' needs a severity 1\.\.5"):
+        create("mp3_then_aac")
+    assert create("mp3_then_aac", severity=0).to_dict()["name"] == "clean"

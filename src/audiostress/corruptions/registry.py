@@ -107,7 +107,11 @@ def create(
     if name in CASCADES:
         if params:
             raise ValueError(f"Cascade {name!r} takes a severity, not parameters")
-        return cascade_at(name, 0 if severity is None else severity)
+        if severity is None:
+            raise ValueError(
+                f"Cascade {name!r} needs a severity 1..5 (every stage runs at that severity; 0 is clean)"
+            )
+        return cascade_at(name, severity)
     cls = get(name)
     if severity is not None:
         check_severity(name, severity)
