@@ -44,8 +44,11 @@ class PlotFile:
 
 
 def mpl_text(text: object) -> str:
-    """A user string made literal for matplotlib (``$`` would start mathtext)."""
-    return str(text).replace("\\", "\\\\").replace("$", r"\$")
+    """A user string made literal for matplotlib: ``$`` (which would start mathtext) is escaped.
+
+    Backslashes are left alone: outside mathtext matplotlib draws them literally.
+    """
+    return str(text).replace("$", r"\$")
 
 
 def wrap(text: str, width: int = TITLE_WIDTH) -> str:
