@@ -187,3 +187,12 @@ def test_fake_sweep_metrics_are_build_metrics_of_its_scores(tmp_path: Path) -> N
                             n_bootstrap=N_BOOTSTRAP, seed=metrics["provenance"]["seed"])
     assert json.loads(json.dumps(rebuilt)) == metrics
     assert all(isinstance(c, str) for c in metrics["provenance"]["grid"]["cells"])  # runners/sweep.py's shape
+
+
+def test_eer_score_column_reads_settings_threshold_score(tmp_path: Path) -> None:
+    from audiostress.reports.plots_scores import eer_score_column
+
+    sweep = load_sweep(make_sweep(tmp_path / "t", n_per_class=4))
+    assert sweep.metrics["settings"]["threshold_score"] == "raw_score" == eer_score_column(sweep)
+    sweep.metrics["settings"]["threshold_score"] = "p_fake"
+    assert eer_score_column(sweep) == "p_fake"

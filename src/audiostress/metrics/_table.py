@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePath
 from typing import Any
 
 import numpy as np
@@ -34,7 +33,6 @@ class Table:
     ok: dict[str, dict[str, Scored]] = field(default_factory=dict)  # cell_id -> clip_id -> scored
     errors: list[dict[str, str]] = field(default_factory=list)
     error_counts: dict[str, int] = field(default_factory=dict)
-    n_rows: int = 0
 
 
 def _float_or_none(value: Any) -> float | None:
@@ -76,7 +74,6 @@ def build_table(rows: Sequence[Mapping[str, Any]], cells: Sequence[Mapping[str, 
         if (clip_id, cell_id) in seen:
             raise ValueError(f"build_metrics: duplicate row for clip {clip_id!r} in cell {cell_id!r}")
         seen.add((clip_id, cell_id))
-        table.n_rows += 1
         label = _label(row["label"], i, clip_id)
         if table.labels.setdefault(clip_id, label) != label:
             raise ValueError(f"build_metrics: clip {clip_id!r} has both labels across rows")
@@ -149,6 +146,4 @@ def json_safe(obj: Any) -> Any:
         return obj
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
-    if isinstance(obj, PurePath):
-        return str(obj)
     return str(obj)

@@ -167,6 +167,8 @@ def delta_eer_heatmap(sweeps: Sequence[Sweep], series: Sequence[Series]) -> Figu
     ncols = len(sweeps)
     fig = Figure(figsize=(2.6 + (3.6 + 0.7 * fixed) * ncols, 1.6 + 0.5 * len(rows)), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, ncols, squeeze=False)).ravel()
+    suffixes = [severity_axis(s).title_suffix for s in rows]
+    labels = [mpl_text(s.key + (f"\n{suffix}" if suffix else "")) for s, suffix in zip(rows, suffixes)]
     image = None
     for i, ax in enumerate(axes):
         data = np.ma.masked_invalid(values[i])
@@ -179,7 +181,6 @@ def delta_eer_heatmap(sweeps: Sequence[Sweep], series: Sequence[Series]) -> Figu
                 ax.text(c, r, text, ha="center", va="center", fontsize=8, color=col)
         ax.set_xticks(range(ncol), [str(k) for k in range(1, 6)] + (["fixed\nparams"] if fixed else []))
         ax.set_xlabel("severity level (1 = mildest, 5 = harshest)", fontsize=8.5)
-        labels = [mpl_text(s.key + ("\n" + severity_axis(s).title_suffix if severity_axis(s).title_suffix else "")) for s in rows]
         ax.set_yticks(range(len(rows)), labels if i == 0 else [""] * len(rows), fontsize=7.5)
         if ncols > 1:
             ax.set_title(mpl_text(wrap(sweeps[i].name, 40)), fontsize=10)

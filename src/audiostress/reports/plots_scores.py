@@ -1,7 +1,7 @@
 """Report figures from per-clip scores: p_fake histograms (clean vs worst cell) and the attack matrix.
 
-The clean threshold in metrics.json is on the score the EER uses (``raw_score``
-unless metrics.json names another in ``score``). The histograms show p_fake, so
+The clean threshold in metrics.json is on the score the EER uses
+(``settings.threshold_score``, ``raw_score`` when absent). The histograms show p_fake, so
 the threshold is drawn at the p_fake of the clean clip whose EER score is the
 threshold (the loader's p_fake is a monotone squashing of raw_score for single
 scores), and the caption states both values.
@@ -29,12 +29,10 @@ SPOOF_COLOR = "#d62728"
 
 
 def eer_score_column(sweep: Sweep) -> str:
-    """Which scores.csv column the EER (and so the clean threshold) is computed on."""
-    for holder in (sweep.metrics, sweep.clean):
-        name = holder.get("score") or holder.get("score_column")
-        if name in ("raw_score", "p_fake"):
-            return str(name)
-    return "raw_score"
+    """Which scores.csv column the EER (and so the clean threshold) is computed on: ``settings.threshold_score``."""
+    settings = sweep.metrics.get("settings")
+    name = settings.get("threshold_score") if isinstance(settings, dict) else None
+    return str(name) if name in ("raw_score", "p_fake") else "raw_score"
 
 
 def threshold_on_p(sweep: Sweep) -> float | None:
