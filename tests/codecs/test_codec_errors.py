@@ -45,6 +45,19 @@ def test_codec_on_a_backend_without_its_encoder_raises_instead_of_skipping(monke
         create("vorbis", severity=1).apply(clip(0.2), SR, generator=make_generator(0))
 
 
+def test_direct_backend_call_without_the_encoder_is_a_clear_error():
+    import numpy as np
+
+    from audiostress.codecs.backends import CodecSpec
+
+    spec = CodecSpec("vorbis", "libvorbis", "ogg", "ogg", SR, 1, 64000)
+    with pytest.raises(CodecUnavailableError, match=r"vorbis: encoder 'libvorbis' is not available in the pyav backend"):
+        get_backend("pyav").roundtrip(spec, np.zeros((1, 1600), dtype=np.float32))
+    missing = CodecSpec("vorbis", "no_such_encoder", "ogg", "ogg", SR, 1, 64000)
+    with pytest.raises(CodecUnavailableError, match=r"encoder 'no_such_encoder' is not available in the ffmpeg backend"):
+        get_backend("ffmpeg").roundtrip(missing, np.zeros((1, 1600), dtype=np.float32))
+
+
 def test_ffmpeg_binary_missing_is_a_clear_error(monkeypatch):
     from audiostress.codecs.backends import ffmpeg_cli
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from . import CodecSpec, CodecUnavailableError, RoundTrip, to_float_pcm
+from . import CodecSpec, CodecUnavailableError, RoundTrip, get_backend, require_encoder, to_float_pcm
 
 name = "ffmpeg"
 
@@ -123,12 +123,12 @@ def decode(spec: CodecSpec, encoded: bytes) -> np.ndarray:
 
 
 def roundtrip(spec: CodecSpec, pcm: np.ndarray) -> RoundTrip:
-    """Encode then decode with two ffmpeg processes connected through memory."""
-    if not has_encoder(spec.encoder):
-        raise CodecUnavailableError(
-            f"{spec.codec}: the ffmpeg at {ffmpeg_exe()} has no {spec.encoder!r} encoder; install an ffmpeg "
-            f"built with it and set {ENV_VAR}"
-        )
+    """Encode then decode with two ffmpeg processes connected through memory.
+
+    Raises ``CodecUnavailableError`` (naming the encoder and the fix) when the
+    binary lacks ``spec.encoder``; this is the only encoder check on this path.
+    """
+    require_encoder(get_backend(name), spec.codec, spec.encoder)
     encoded = encode(spec, pcm)
     return RoundTrip(decode(spec, encoded), encoded)
 

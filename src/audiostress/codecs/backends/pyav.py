@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import CodecSpec, RoundTrip, to_float_pcm
+from . import CodecSpec, RoundTrip, get_backend, require_encoder, to_float_pcm
 
 name = "pyav"
 
@@ -80,7 +80,12 @@ def decode(spec: CodecSpec, encoded: bytes) -> np.ndarray:
 
 
 def roundtrip(spec: CodecSpec, pcm: np.ndarray) -> RoundTrip:
-    """Encode then decode in memory; see the module docstring for priming."""
+    """Encode then decode in memory; see the module docstring for priming.
+
+    Raises ``CodecUnavailableError`` (naming the encoder and the fix) when PyAV's
+    FFmpeg lacks ``spec.encoder``; this is the only encoder check on this path.
+    """
+    require_encoder(get_backend(name), spec.codec, spec.encoder)
     encoded = encode(spec, pcm)
     return RoundTrip(decode(spec, encoded), encoded)
 
