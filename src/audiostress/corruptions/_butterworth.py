@@ -34,7 +34,7 @@ from torch import Tensor
 
 from .._batch import valid_mask
 from .base import Corruption
-from .params import Param
+from .params import Param, exactly_one
 
 #: The impulse response is treated as over once its envelope is below this (relative).
 TAIL_EPS = 1e-10
@@ -173,16 +173,3 @@ class SingleCutoffFilter(ButterworthFilter):
         if item["cutoff_hz"] is not None:
             return self.btype, (fraction_of_nyquist(self.name, "cutoff_hz", item["cutoff_hz"], sample_rate),)
         return self.btype, (float(item["cutoff_fraction"]),)
-
-
-def exactly_one(owner: str, given: dict[str, Any], pairs: Sequence[Sequence[str]]) -> None:
-    """Raise unless exactly one group of names in ``pairs`` is fully set (the others all None)."""
-    set_groups = [g for g in pairs if any(given.get(n) is not None for n in g)]
-    options = " or ".join("+".join(f"`{n}`" for n in g) for g in pairs)
-    if len(set_groups) != 1:
-        got = ", ".join(f"{n}={given.get(n)!r}" for g in pairs for n in g)
-        raise ValueError(f"Expected exactly one of {options} for {owner}, got {got}")
-    missing = [n for n in set_groups[0] if given.get(n) is None]
-    if missing:
-        partners = ", ".join(f"`{n}`" for n in set_groups[0] if n not in missing)
-        raise ValueError(f"Expected `{missing[0]}` for {owner} together with {partners}, got None")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._butterworth import ORDER_PARAM, ZERO_PHASE_PARAM, ButterworthFilter, exactly_one, fraction_of_nyquist
-from .params import Param, SeverityTable
+from ._butterworth import ORDER_PARAM, ZERO_PHASE_PARAM, ButterworthFilter, fraction_of_nyquist
+from .params import Param, SeverityTable, exactly_one
 from .registry import register
 
 

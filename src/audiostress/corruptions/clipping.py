@@ -10,7 +10,7 @@ from torch import Tensor
 
 from .._batch import valid_mask
 from .base import Corruption
-from .params import Param, ParamValue, SeverityTable
+from .params import Param, ParamValue, SeverityTable, exactly_one
 from .registry import register
 
 
@@ -70,20 +70,17 @@ class Clipping(Corruption):
         super().__init__(**params)
 
     def check_params(self, values: Mapping[str, ParamValue]) -> None:
-        given = [k for k in ("percentile", "threshold") if values[k] is not None]
-        if len(given) != 1:
-            raise ValueError(
-                f"Expected exactly one of `percentile` or `threshold` for clipping, got "
-                f"{', '.join(given) if given else 'neither'}"
-            )
+        exactly_one(self.name, values, (("percentile",), ("threshold",)))
 
     def transform(self, audio, sample_rate, params, generators, lengths):  # type: ignore[override]
-        pct = [100.0 if p is None else float(p) for p in params["percentile"]]
-        thr = percentile_of_abs(audio, lengths, pct)
         fixed = [t is not None for t in params["threshold"]]
-        if any(fixed):
-            absolute = torch.tensor([t or 0.0 for t in params["threshold"]], dtype=torch.float64)
-            use = torch.tensor(fixed)
-            thr = torch.where(use.to(thr.device), absolute.to(thr.device), thr)
+        absolute = torch.tensor([t or 0.0 for t in params["threshold"]], dtype=torch.float64, device=audio.device)
+        if all(fixed):  # no percentile needed: skip the per-item sort
+            thr = absolute
+        else:
+            pct = [100.0 if p is None else float(p) for p in params["percentile"]]
+            thr = percentile_of_abs(audio, lengths, pct)
+            if any(fixed):
+                thr = torch.where(torch.tensor(fixed, device=audio.device), absolute, thr)
         thr = thr.view(-1, 1, 1)
         return audio.to(torch.float64).clamp(-thr, thr).to(audio.dtype)

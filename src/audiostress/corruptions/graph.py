@@ -15,11 +15,7 @@ import torch
 from torch import Tensor
 
 from .base import Clean, Node, check_severity
-from .params import sampler_from_dict
-
-
-def _draw_unit(generator: torch.Generator) -> float:
-    return float(torch.rand((), generator=generator, dtype=torch.float64))
+from .params import draw_unit, sampler_from_dict
 
 
 def _apply_subset(
@@ -92,7 +88,7 @@ class OneOf(Node):
             bounds.append(acc)
         picks: list[list[int]] = [[] for _ in self.nodes]
         for i, g in enumerate(generators):
-            u = _draw_unit(g)
+            u = draw_unit(g)
             k = next((j for j, b in enumerate(bounds) if u < b), len(bounds) - 1)
             picks[k].append(i)
         out = torch.empty_like(audio)
@@ -123,7 +119,7 @@ class Maybe(Node):
         self.stochastic = True
 
     def apply_items(self, audio, sample_rate, generators, lengths):  # type: ignore[override]
-        chosen = [i for i, g in enumerate(generators) if _draw_unit(g) < self.p]
+        chosen = [i for i, g in enumerate(generators) if draw_unit(g) < self.p]
         out = audio.clone()
         _apply_subset(self.node, audio, sample_rate, generators, lengths, chosen, out)
         return out

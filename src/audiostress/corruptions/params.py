@@ -17,6 +17,27 @@ import torch
 Scalar = Union[float, int, bool, str, None]
 
 
+def draw_unit(generator: torch.Generator) -> float:
+    """One float64 draw from ``[0, 1)`` out of ``generator`` (every uniform draw goes through here)."""
+    return float(torch.rand((), generator=generator, dtype=torch.float64))
+
+
+def exactly_one(owner: str, given: Mapping[str, Any], groups: Sequence[Sequence[str]]) -> None:
+    """Raise unless exactly one group of names in ``groups`` is fully set (the others all None).
+
+    >>> exactly_one("clipping", {"percentile": None, "threshold": 0.5}, (("percentile",), ("threshold",)))
+    """
+    set_groups = [g for g in groups if any(given.get(n) is not None for n in g)]
+    options = " or ".join("+".join(f"`{n}`" for n in g) for g in groups)
+    if len(set_groups) != 1:
+        names = [n for g in groups for n in g if given.get(n) is not None]
+        raise ValueError(f"Expected exactly one of {options} for {owner}, got {', '.join(names) or 'neither'}")
+    missing = [n for n in set_groups[0] if given.get(n) is None]
+    if missing:
+        partners = ", ".join(f"`{n}`" for n in set_groups[0] if n not in missing)
+        raise ValueError(f"Expected `{missing[0]}` for {owner} together with {partners}, got None")
+
+
 @dataclass(frozen=True)
 class Uniform:
     """Draw uniformly from ``[low, high]`` (rounded for integer parameters)."""
@@ -25,8 +46,7 @@ class Uniform:
     high: float
 
     def draw(self, generator: torch.Generator) -> float:
-        u = float(torch.rand((), generator=generator, dtype=torch.float64))
-        return self.low + (self.high - self.low) * u
+        return self.low + (self.high - self.low) * draw_unit(generator)
 
     def to_dict(self) -> dict[str, list[float]]:
         return {"uniform": [self.low, self.high]}
@@ -225,6 +245,3 @@ def _scalar(text: str) -> Scalar:
         return text.strip()
     return int(number) if number.is_integer() and "." not in text and "e" not in lowered else number
 
-
-def items_equal(values: Sequence[Scalar]) -> bool:
-    return all(v == values[0] for v in values)
