@@ -10,7 +10,7 @@ from audiostress.synth import speech_like
 SR = 16000
 #: Alignment contract (DESIGN.md): cross-correlation lag 0 +- 1 sample.
 MAX_LAG_SAMPLES = 1
-#: Search window for the lag: 50 ms at 16 kHz, wider than any codec delay (AAC primes 64 ms at 16 kHz
+#: Search window for the lag: 125 ms at 16 kHz, wider than any codec delay (AAC primes 64 ms at 16 kHz
 #: only when uncompensated, which then shows up as a huge lag at the edge or beyond).
 LAG_SEARCH = 2000
 
