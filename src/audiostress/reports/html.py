@@ -149,14 +149,16 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:3px 14px}dt{font-weigh
 pre{background:#f3f5f7;padding:10px;overflow:auto;max-height:420px;font-size:12px}
 """
 
-# Sorting: numeric columns compare data-value as numbers (empty last); text columns compare strings.
+# Sorting: numeric columns compare data-sort (when a cell has one, e.g. a CI's lower bound) else data-value
+# as numbers (empty last); text columns compare strings.
 # Image check: on load, <body> gets data-images-total / data-images-loaded (complete and naturalWidth > 0).
 _JS = """
 document.querySelectorAll("table.sortable").forEach(function(t){
   t.querySelectorAll("th").forEach(function(th,i){th.addEventListener("click",function(){
     var num=th.dataset.kind==="num",dir=th.dataset.dir==="asc"?-1:1;th.dataset.dir=dir===1?"asc":"desc";
     var body=t.tBodies[0],rows=Array.prototype.slice.call(body.rows);
-    rows.sort(function(a,b){var x=a.cells[i].dataset.value||"",y=b.cells[i].dataset.value||"";
+    rows.sort(function(a,b){var ca=a.cells[i].dataset,cb=b.cells[i].dataset;
+      var x=(num&&ca.sort!==undefined?ca.sort:ca.value)||"",y=(num&&cb.sort!==undefined?cb.sort:cb.value)||"";
       if(num){if(x===""||y==="")return (x==="")-(y==="");return dir*(parseFloat(x)-parseFloat(y));}
       return dir*x.localeCompare(y);});
     rows.forEach(function(r){body.appendChild(r);});});});});

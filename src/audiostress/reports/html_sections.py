@@ -51,6 +51,8 @@ def summary_card(sweep: Sweep) -> str:
         f'({esc(clean.get("n_bonafide", "–"))} / {esc(clean.get("n_spoof", "–"))})</span></div>'
         f"</div>"
     )
+    if clean.get("note"):
+        stats += f'<p class="note" data-key="clean_note">Clean: {esc(clean["note"])}</p>'
     worst = worst_cells(sweep, 5)
     rows = "".join(
         f'<tr><td>{esc(c.get("cell_id"))}</td><td>{esc(_params(c))}</td><td class="num">{fmt_num(c.get("eer"))}</td>'
@@ -120,7 +122,7 @@ def metrics_table(sweeps: Sequence[Sweep]) -> str:
     """Every cell of every sweep; click a header to sort (numeric columns by their exact value)."""
     multi = len(sweeps) > 1
     head = ('<th data-kind="text">detector</th>' if multi else "") + "".join(
-        f'<th data-kind="{"num" if kind == "num" else "text"}">{esc(title)}</th>' for _, title, kind in METRIC_COLUMNS)
+        f'<th data-kind="{"num" if kind in ("num", "ci") else "text"}">{esc(title)}</th>' for _, title, kind in METRIC_COLUMNS)
     rows = []
     for sweep in sweeps:
         for cell in sweep.cells:
@@ -139,7 +141,10 @@ def metrics_table(sweeps: Sequence[Sweep]) -> str:
                     tds.append(f'<td class="num" data-key="{key}" data-value="{esc(raw)}">{shown}</td>')
                 elif kind == "ci":
                     raw = json.dumps(value) if value is not None else ""
-                    tds.append(f'<td class="num" data-key="{key}" data-value="{esc(raw)}">{fmt_ci(value)}</td>')
+                    low = value[0] if isinstance(value, (list, tuple)) and value else None
+                    sort = repr(float(low)) if is_number(low) else ""  # sorted by the lower bound
+                    tds.append(f'<td class="num" data-key="{key}" data-value="{esc(raw)}" data-sort="{esc(sort)}">'
+                               f"{fmt_ci(value)}</td>")
                 else:
                     tds.append(f'<td data-key="{key}" data-value="{esc(value)}">{esc(value)}</td>')
             rows.append(f'<tr data-cell-id="{esc(cell.get("cell_id"))}" data-detector="{esc(sweep.name)}">{"".join(tds)}</tr>')
@@ -191,11 +196,30 @@ def _short(value: Any) -> str:
     return str(value)
 
 
+def _detector_label(det: Any) -> str:
+    """A provenance detector block as one name: its ``name``, else its ``spec``, else the whole block."""
+    if isinstance(det, dict):
+        for key in ("name", "spec"):
+            if det.get(key):
+                return str(det[key])
+    return _short(det) if det else "unknown"
+
+
 def extra_blocks_html(sweep: Sweep) -> str:
-    """Corruption error (CE / relative CE) against a reference, when the sweep computed it."""
+    """Corruption error (CE / relative CE) against a reference, when the sweep computed it, with mCE."""
     ce = sweep.metrics.get("corruption_errors")
     if not ce:
         return ""
+    ref = sweep.metrics.get("corruption_error_reference")
+    ref_html = ""
+    if isinstance(ref, dict):
+        ref_html = (
+            f'<p data-key="corruption_error_reference">Reference detector: {esc(_detector_label(ref.get("detector")))}; '
+            f'its clean EER {fmt_num(ref.get("clean_eer"))}. '
+            f'mCE <span data-key="mce" data-value="{esc(ref.get("mce"))}">{fmt_num(ref.get("mce"))}</span>, '
+            f'relative mCE <span data-key="relative_mce" data-value="{esc(ref.get("relative_mce"))}">'
+            f'{fmt_num(ref.get("relative_mce"))}</span>.</p>'
+        )
     items = ce.items() if isinstance(ce, dict) else enumerate(ce)
     rows = []
     for key, value in items:
@@ -205,4 +229,4 @@ def extra_blocks_html(sweep: Sweep) -> str:
             text = fmt_num(value) if is_number(value) else esc(value)
         rows.append(f"<tr><td>{esc(key)}</td><td>{text}</td></tr>")
     return (f"<h3>{esc(sweep.name)}: corruption error vs reference</h3><table class=\"small\"><thead><tr><th>corruption</th>"
-            f"<th>CE / relative CE</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+            f"<th>CE / relative CE</th></tr></thead><tbody>{''.join(rows)}</tbody></table>{ref_html}")
