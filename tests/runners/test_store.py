@@ -30,12 +30,24 @@ def test_store_is_wal_and_keeps_one_row_per_pair(tmp_path: Path) -> None:
         store.write_rows([row("b", "gain@1", 0.25), row("b", "clean", 0.5), row("a", "gain@1", None, "boom")])
         store.write_rows([row("b", "clean", 0.75)])  # rewriting a pair replaces it
         assert store.count() == 3
-        assert store.done_pairs() == {("b", "gain@1"), ("b", "clean"), ("a", "gain@1")}
+        # A pair stored with an error is not done: a resume retries it.
+        assert store.done_pairs() == {("b", "gain@1"), ("b", "clean")}
         rows = store.rows()
     assert [(r["clip_id"], r["cell_id"]) for r in rows] == [("a", "gain@1"), ("b", "clean"), ("b", "gain@1")]
     assert rows[1]["p_fake"] == 0.75 and rows[1]["measured_snr_db"] == math.inf and rows[0]["error"] == "boom"
     mode = sqlite3.connect(str(tmp_path / "results.sqlite")).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+
+
+def test_a_retried_error_row_is_replaced_and_then_done(tmp_path: Path) -> None:
+    with Store(tmp_path / "results.sqlite") as store:
+        store.begin_run(CONFIG, {"created": "now"}, CELLS, None)
+        store.write_rows([row("a", "gain@1", None, "transient"), row("a", "clean", 0.5)])
+        assert ("a", "gain@1") not in store.done_pairs()
+        store.write_rows([row("a", "gain@1", 0.125)])
+        assert store.done_pairs() == {("a", "gain@1"), ("a", "clean")}
+        assert store.count() == 2
+        assert [(r["cell_id"], r["p_fake"], r["error"]) for r in store.rows()] == [("clean", 0.5, None), ("gain@1", 0.125, None)]
 
 
 def test_a_different_configuration_is_refused_naming_the_difference(tmp_path: Path) -> None:

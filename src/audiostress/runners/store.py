@@ -10,7 +10,8 @@ Tables:
 
 Rows are written in batches, each batch in its own transaction, so a killed
 sweep loses at most the batch in flight; re-opening the store with the same
-fingerprint resumes, a different one is refused with a message naming what differs.
+fingerprint resumes (pairs stored with an error are retried), a different one is
+refused with a message naming what differs.
 ``export_scores_csv`` writes ``scores.csv`` in a deterministic order (clip_id, then
 grid order) with floats written by ``repr``, so equal results give equal bytes.
 """
@@ -157,8 +158,12 @@ class Store:
 
     # -- scores ----------------------------------------------------------------------
     def done_pairs(self) -> set[tuple[str, str]]:
-        """Every (clip_id, cell_id) already stored (scored or errored)."""
-        return {(a, b) for a, b in self.conn.execute("SELECT clip_id, cell_id FROM scores")}
+        """Every (clip_id, cell_id) stored without an error.
+
+        Pairs whose row holds an error are not done: a resume retries them (a
+        failure may be transient) and the new row replaces the old one.
+        """
+        return {(a, b) for a, b in self.conn.execute("SELECT clip_id, cell_id FROM scores WHERE error IS NULL")}
 
     def write_rows(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """Insert a batch of score rows in one transaction; returns the count."""
