@@ -4,7 +4,8 @@
 payload ``(node dict, clean audio [C, T] numpy, sample_rate, seed)`` ->
 ``CorruptResult`` with the corrupted audio, its measured SNR against the clean
 clip and the time taken, or the error text. Failures are caught here and
-returned as data, so one bad item never stops the pool's stream.
+returned as data, so one bad item never stops the pool's stream; an item whose
+worker process dies becomes ``crashed_item``'s error result (the pool's ``on_crash``).
 """
 
 from __future__ import annotations
@@ -71,6 +72,13 @@ def corrupt_item(payload: Payload) -> CorruptResult:
     except Exception as exc:  # reported as an error row for this (clip, cell)
         label = node_dict.get("name") or node_dict.get("type", "corruption")
         return CorruptResult(None, None, (time.perf_counter() - start) * 1e3, f"corruption {label} failed: {one_line(exc)}")
+
+
+def crashed_item(payload: Payload, error: BaseException) -> CorruptResult:
+    """The result of an item whose worker process died (``WorkerPool`` ``on_crash``): an error row."""
+    node_dict = payload[0]
+    label = node_dict.get("name") or node_dict.get("type", "corruption")
+    return CorruptResult(None, None, 0.0, f"worker process died while corrupting with {label}: {one_line(error)}")
 
 
 def one_line(exc: BaseException) -> str:

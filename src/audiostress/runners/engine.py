@@ -1,22 +1,34 @@
 """The sweep's execution engine: load, corrupt, score and store the pending (clip, cell) pairs.
 
-Clips are processed in the plan's groups (``plan.py``). For each group:
+Clips are processed in the plan's groups (``plan.py``, about 8 clips each). The
+unit of work is a (group, cell): when any pair of it is pending, the cell is
+computed for every loaded clip of the group and the detector scores all of them
+in **one** ``Detector.score`` call (per sample rate), in plan order, never mixed
+with another cell or group; only the pending pairs' rows are written. Batched
+float kernels (FFTs, convolutions, matmuls) round differently for different
+batch compositions, so fixing the composition to the (group, cell) makes scores
+bit-identical whatever the resume point, worker count or shard, and whatever
+``--batch-size`` as long as one group's windows fit in a batch (the detector
+splits a call into forwards of at most ``batch_size`` windows).
+
+For each group:
 
 1. the clips' audio is loaded (``audiostress.audio.load``); a clip that fails to
    load gets an error row for every pending cell;
 2. the group's CPU-placed cells (codecs, and cascades with a codec stage: the
-   whole node runs per item on CPU) are queued to the worker pool, which a
-   background thread drains into a result queue;
-3. meanwhile the main thread scores the clean cell (once per clip) and the
-   device-placed cells: one batch per cell holding the whole group (per sample
-   rate and channel count, padded to the longest clip, with ``lengths``) on the
-   detector's device. The batch is the same group whatever the batch size or
-   resume point, so batched float kernels give the same bits;
-4. then the previous group's CPU results are scored in detector batches, so
-   the pool is already coding this group while the detector works.
+   whole node runs per item on CPU) are queued to the worker pool, cell by
+   cell, which a background thread drains into a bounded result queue;
+3. meanwhile the main thread scores the clean cell and the device-placed cells:
+   one corruption batch per cell holding the whole group (per sample rate and
+   channel count, padded to the longest clip, with ``lengths``) on the
+   detector's device, then one detector call for the cell;
+4. then the previous group's CPU results are collected cell by cell and each
+   cell is scored in one detector call, so the pool is already coding this
+   group while the detector works.
 
-Memory is bounded by two groups of clean audio plus the items in flight.
-Every row is written to the store batch by batch (one transaction each).
+Memory holds two groups of clean audio, one (group, cell) of corrupted audio on
+the main thread, and at most ``max_in_flight`` CPU results in the pool plus as
+many in the result queue. Every (group, cell) is written in one transaction.
 """
 
 from __future__ import annotations
@@ -34,9 +46,12 @@ import torch
 from ..audio import AudioError, load
 from ..measure import snr_db
 from ..seeding import make_generator
-from .corrupt_worker import CorruptResult, corrupt_item, one_line
+from .corrupt_worker import CorruptResult, corrupt_item, crashed_item, one_line
 from .grid import Cell, Grid
-from .plan import Plan, Unit, pair_seed
+from .plan import Plan, Unit
+
+#: How often a blocked queue operation re-checks for cancellation (s).
+_POLL_S = 0.05
 
 
 class SweepAbort(RuntimeError):
@@ -56,39 +71,72 @@ class _Item:
 
 @dataclass
 class _Loaded:
-    """A group of clips: their clean audio (clips that failed to load are absent) and pending CPU units."""
+    """A group of clips: their clean audio (clips that failed to load are absent) and queued CPU cells."""
 
     indices: list[int]
     audio: dict[int, tuple[torch.Tensor, int]] = field(default_factory=dict)
-    cpu_units: list[Unit] = field(default_factory=list)
+    #: CPU-placed cells sent to the pool, in submission order: (cell_id, units of every loaded clip).
+    cpu_cells: list[tuple[str, list[Unit]]] = field(default_factory=list)
+
+    @property
+    def present(self) -> list[int]:
+        return [i for i in self.indices if i in self.audio]
 
 
 _STOP = object()
 
 
 class _CpuFeeder:
-    """Runs ``pool.imap(corrupt_item, ...)`` in a background thread over a growing input queue."""
+    """Runs ``pool.imap(work, ...)`` in a background thread over a growing input queue.
 
-    def __init__(self, pool: Any) -> None:
+    Results wait in ``outbox``, bounded by ``max_results`` (default: the pool's
+    ``max_in_flight``), so the pool never runs further ahead of the detector
+    than its window plus that many results. Results are FIFO and the engine
+    drains a group's results before it asks for the next group's, so the
+    bounded queue cannot deadlock: whenever the engine waits, the queue is empty.
+    """
+
+    def __init__(self, pool: Any, work: Callable[[Any], CorruptResult], max_results: int | None = None) -> None:
         self.pool = pool
+        self.work = work
+        size = max_results if max_results is not None else int(getattr(pool, "max_in_flight", 2))
         self.inbox: queue.Queue[Any] = queue.Queue()
-        self.outbox: queue.Queue[Any] = queue.Queue()
+        self.outbox: queue.Queue[Any] = queue.Queue(maxsize=max(1, size))
+        self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="audiostress-cpu-feeder", daemon=True)
         self.thread.start()
 
     def _payloads(self) -> Iterator[Any]:
-        while True:
-            item = self.inbox.get()
+        while not self.stopping.is_set():
+            try:
+                item = self.inbox.get(timeout=_POLL_S)
+            except queue.Empty:
+                continue
             if item is _STOP:
                 return
             yield item
 
+    def _put(self, result: Any) -> bool:
+        while not self.stopping.is_set():
+            try:
+                self.outbox.put(result, timeout=_POLL_S)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def _run(self) -> None:
+        results = self.pool.imap(self.work, self._payloads(), on_crash=crashed_item)
         try:
-            for result in self.pool.imap(corrupt_item, self._payloads()):
-                self.outbox.put(result)
+            for result in results:
+                if not self._put(result):
+                    break
         except BaseException as exc:  # surfaced to the main thread by ``get``
-            self.outbox.put(exc)
+            self._put(exc)
+        finally:
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()
 
     def submit(self, payload: Any) -> None:
         self.inbox.put(payload)
@@ -100,12 +148,14 @@ class _CpuFeeder:
         return result
 
     def close(self) -> None:
+        """Stop the thread (also when the engine stops early with results still queued)."""
         self.inbox.put(_STOP)
+        self.stopping.set()
         self.thread.join()
 
 
 class Engine:
-    """Runs a plan: see the module docstring. ``write`` receives batches of score rows."""
+    """Runs a plan: see the module docstring. ``write`` receives the score rows of one (group, cell) at a time."""
 
     def __init__(
         self,
@@ -117,27 +167,30 @@ class Engine:
         batch_size: int,
         device: torch.device,
         strict: bool = False,
+        work: Callable[[Any], CorruptResult] | None = None,
     ) -> None:
         self.plan = plan
         self.cells = {c.cell_id: c for c in grid.cells}
         self.node_dicts = {c.cell_id: c.node.to_dict() for c in grid.cells}  # CPU payloads
         self.detector = detector
         self.write = write
-        self.batch_size = max(1, int(batch_size))
+        self.batch_size = max(1, int(batch_size))  # the detector's own cap on windows per forward
         self.device = device
         self.strict = strict
-        self._pending: dict[int, list[_Item]] = {}
+        # The pool's per-item function (module level, so spawned workers can import it).
+        self.work = work if work is not None else corrupt_item
 
     # -- the loop --------------------------------------------------------------------
     def run(self, pool: Any) -> None:
-        feeder = _CpuFeeder(pool)
+        feeder = _CpuFeeder(pool, self.work)
         previous: _Loaded | None = None
         try:
             for group in self.plan.pending_groups():
                 loaded = self._load(group)
-                for unit in loaded.cpu_units:
-                    audio, sr = loaded.audio[unit.clip_index]
-                    feeder.submit((self.node_dicts[unit.cell_id], audio.numpy(), sr, unit.seed))
+                for _, units in loaded.cpu_cells:
+                    for unit in units:
+                        audio, sr = loaded.audio[unit.clip_index]
+                        feeder.submit((self.node_dicts[unit.cell_id], audio.numpy(), sr, unit.seed))
                 self._score_clean_and_device(loaded)
                 if previous is not None:
                     self._drain_cpu(previous, feeder)
@@ -151,46 +204,57 @@ class Engine:
         loaded = _Loaded(list(group))
         for i in group:
             clip = self.plan.clips[i]
-            units = self.plan.units(i)
             try:
                 audio, sr = load(clip.path)
             except AudioError as exc:
-                self._fail(units, f"audio failed to load: {exc}")
+                self._fail(self.plan.units(i), f"audio failed to load: {exc}")
                 continue
             except Exception as exc:  # anything else a decoder may raise
-                self._fail(units, f"audio failed to load: {type(exc).__name__}: {exc}")
+                self._fail(self.plan.units(i), f"audio failed to load: {type(exc).__name__}: {exc}")
                 continue
             loaded.audio[i] = (audio, sr)
-            loaded.cpu_units += [u for u in units if self.cells[u.cell_id].node.placement == "cpu"]
+        for cell_id in self.plan.cell_ids:
+            if self.cells[cell_id].node.placement == "cpu":
+                units = self._cell_units(loaded, cell_id)
+                if units:
+                    loaded.cpu_cells.append((cell_id, units))
         return loaded
+
+    def _cell_units(self, loaded: _Loaded, cell_id: str) -> list[Unit]:
+        """Every loaded clip of the group under ``cell_id`` when any of those pairs is pending, else nothing."""
+        present = loaded.present
+        if not any(self.plan.is_pending(i, cell_id) for i in present):
+            return []
+        return [self.plan.unit(i, cell_id) for i in present]
 
     # -- clean and device-placed cells ----------------------------------------------------
     def _score_clean_and_device(self, loaded: _Loaded) -> None:
-        present = [i for i in loaded.indices if i in loaded.audio]
         for cell_id in self.plan.cell_ids:
             cell = self.cells[cell_id]
-            if cell.node.placement == "cpu" or not any(self.plan.is_pending(i, cell_id) for i in present):
+            if cell.node.placement == "cpu":
+                continue
+            units = self._cell_units(loaded, cell_id)
+            if not units:
                 continue
             if cell.corruption == "clean":
-                for i in present:
-                    if self.plan.is_pending(i, cell_id):
-                        audio, sr = loaded.audio[i]
-                        self._add(_Item(self._unit(i, cell_id), audio, sr, None, 0.0))
-                continue
-            # One device batch per sample rate and channel count, holding the whole group.
-            by_format: dict[tuple[int, int], list[int]] = {}
-            for i in present:
-                audio, sr = loaded.audio[i]
-                by_format.setdefault((sr, audio.shape[0]), []).append(i)
-            for (sr, _), group in by_format.items():
-                self._corrupt_on_device(cell, [self._unit(i, cell_id) for i in group], loaded, sr)
-        self._flush_all()
+                items = [_Item(u, *loaded.audio[u.clip_index], None, 0.0) for u in units]
+            else:
+                items = self._corrupt_on_device(cell, units, loaded)
+            self._score_cell(items)
 
-    def _unit(self, clip_index: int, cell_id: str) -> Unit:
-        clip_id = self.plan.clips[clip_index].clip_id
-        return Unit(clip_index, clip_id, cell_id, pair_seed(self.plan.seed, clip_id, cell_id))
+    def _corrupt_on_device(self, cell: Cell, units: list[Unit], loaded: _Loaded) -> list[_Item]:
+        """One padded batch per sample rate and channel count; items come back in plan order."""
+        by_format: dict[tuple[int, int], list[Unit]] = {}
+        for u in units:
+            audio, sr = loaded.audio[u.clip_index]
+            by_format.setdefault((sr, audio.shape[0]), []).append(u)
+        done: dict[Unit, _Item] = {}
+        for (sr, _), batch in by_format.items():
+            for item in self._corrupt_batch_isolating(cell, batch, loaded, sr):
+                done[item.unit] = item
+        return [done[u] for u in units if u in done]
 
-    def _corrupt_on_device(self, cell: Cell, units: list[Unit], loaded: _Loaded, sr: int) -> None:
+    def _corrupt_batch_isolating(self, cell: Cell, units: list[Unit], loaded: _Loaded, sr: int) -> list[_Item]:
         clips = [loaded.audio[u.clip_index][0] for u in units]
         start = time.perf_counter()
         try:
@@ -199,62 +263,70 @@ class Engine:
             if len(units) == 1:
                 if self.plan.is_pending(units[0].clip_index, cell.cell_id):
                     self._fail(units, f"corruption {cell.corruption} failed: {one_line(exc)}")
-                return
+                return []
+            items: list[_Item] = []
             for u in units:  # isolate the item that breaks the batch
-                self._corrupt_on_device(cell, [u], loaded, sr)
-            return
+                items += self._corrupt_batch_isolating(cell, [u], loaded, sr)
+            return items
         per_item_ms = (time.perf_counter() - start) * 1e3 / len(units)
+        items = []
         for u, out, snr in zip(units, outs, snrs):
-            if not self.plan.is_pending(u.clip_index, cell.cell_id):
-                continue  # computed only to keep the batch's composition
             if not bool(torch.isfinite(out).all()):
-                self._fail([u], f"corruption {cell.corruption} produced NaN or Inf samples")
+                if self.plan.is_pending(u.clip_index, cell.cell_id):
+                    self._fail([u], f"corruption {cell.corruption} produced NaN or Inf samples")
                 continue
-            self._add(_Item(u, out, sr, snr, per_item_ms))
+            items.append(_Item(u, out, sr, snr, per_item_ms))
+        return items
 
     # -- CPU-placed cells ----------------------------------------------------------------
     def _drain_cpu(self, loaded: _Loaded, feeder: _CpuFeeder) -> None:
-        for unit in loaded.cpu_units:
-            result = feeder.get()
-            if result.error is not None:
-                self._fail([unit], result.error)
-                continue
-            sr = loaded.audio[unit.clip_index][1]
-            audio = torch.from_numpy(result.audio)
-            self._add(_Item(unit, audio, sr, result.snr_db, result.elapsed_ms))
-        self._flush_all()
+        """Collect the group's CPU results cell by cell (submission order) and score each cell in one call."""
+        for cell_id, units in loaded.cpu_cells:
+            items: list[_Item] = []
+            for unit in units:
+                result = feeder.get()
+                if result.error is not None:
+                    if self.plan.is_pending(unit.clip_index, cell_id):
+                        self._fail([unit], result.error, result.elapsed_ms)
+                    continue
+                sr = loaded.audio[unit.clip_index][1]
+                items.append(_Item(unit, torch.from_numpy(result.audio), sr, result.snr_db, result.elapsed_ms))
+            self._score_cell(items)
 
-    # -- detector batches ------------------------------------------------------------------
-    def _add(self, item: _Item) -> None:
-        batch = self._pending.setdefault(item.sample_rate, [])
-        batch.append(item)
-        if len(batch) >= self.batch_size:
-            self._pending[item.sample_rate] = []
-            self._score(batch)
+    # -- the detector: one call per (group, cell) and sample rate ------------------------------
+    def _score_cell(self, items: list[_Item]) -> None:
+        """Score one (group, cell) in one detector call per sample rate; write the pending pairs' rows."""
+        by_rate: dict[int, list[_Item]] = {}
+        for it in items:
+            by_rate.setdefault(it.sample_rate, []).append(it)
+        rows: list[dict[str, Any]] = []
+        for batch in by_rate.values():
+            rows += self._score(batch)
+        if rows:
+            self.write(rows)
 
-    def _flush_all(self) -> None:
-        for sr in sorted(self._pending):
-            batch = self._pending.pop(sr)
-            if batch:
-                self._score(batch)
-
-    def _score(self, items: list[_Item]) -> None:
+    def _score(self, items: list[_Item]) -> list[dict[str, Any]]:
         start = time.perf_counter()
         try:
             raw, p = self._detect(items)
         except Exception as exc:
             if len(items) == 1:
-                self._fail([items[0].unit], f"detector failed: {one_line(exc)}", items[0].corrupt_ms)
-                return
+                if self._pending(items[0]):
+                    self._fail([items[0].unit], f"detector failed: {one_line(exc)}", items[0].corrupt_ms)
+                return []
+            rows: list[dict[str, Any]] = []
             for item in items:  # retry one by one to isolate the culprit
-                self._score([item])
-            return
+                rows += self._score([item])
+            return rows
         detect_ms = (time.perf_counter() - start) * 1e3 / len(items)
-        rows = [
+        return [
             self._row(it.unit, float(r), float(q), it.snr_db, None, it.corrupt_ms + detect_ms)
             for it, r, q in zip(items, raw, p)
+            if self._pending(it)  # the others were scored only to keep the call's composition
         ]
-        self.write(rows)
+
+    def _pending(self, item: _Item) -> bool:
+        return self.plan.is_pending(item.unit.clip_index, item.unit.cell_id)
 
     def _detect(self, items: list[_Item]) -> tuple[list[float], list[float]]:
         sr = items[0].sample_rate
@@ -285,7 +357,8 @@ class Engine:
         if self.strict and units:
             u = units[0]
             raise SweepAbort(f"{u.clip_id} / {u.cell_id}: {message} (--strict stops at the first error)")
-        self.write([self._row(u, None, None, None, message, ms) for u in units])
+        if units:
+            self.write([self._row(u, None, None, None, message, ms) for u in units])
 
 
 def corrupt_batch(

@@ -93,6 +93,8 @@ class Plan:
     seed: int
     done: frozenset[tuple[str, str]] = frozenset()
     groups: list[int] | None = None
+    #: Groups of the whole dataset (before sharding); a shard takes whole groups.
+    n_groups: int = 1
 
     @property
     def total(self) -> int:
@@ -102,14 +104,14 @@ class Plan:
     def pending(self) -> int:
         return self.total - sum(1 for c in self.clips for k in self.cell_ids if (c.clip_id, k) in self.done)
 
+    def unit(self, clip_index: int, cell_id: str) -> Unit:
+        """The unit of one (clip, cell) pair, with its seed (pending or not)."""
+        clip_id = self.clips[clip_index].clip_id
+        return Unit(clip_index, clip_id, cell_id, pair_seed(self.seed, clip_id, cell_id))
+
     def units(self, clip_index: int) -> list[Unit]:
         """The pending units of one clip, in grid order."""
-        clip = self.clips[clip_index]
-        return [
-            Unit(clip_index, clip.clip_id, k, pair_seed(self.seed, clip.clip_id, k))
-            for k in self.cell_ids
-            if (clip.clip_id, k) not in self.done
-        ]
+        return [self.unit(clip_index, k) for k in self.cell_ids if self.is_pending(clip_index, k)]
 
     def is_pending(self, clip_index: int, cell_id: str) -> bool:
         return (self.clips[clip_index].clip_id, cell_id) not in self.done
@@ -152,4 +154,15 @@ def make_plan(
     n_groups = n_groups_for(len(clips), group_clips)
     groups = [group_of(c.clip_id, n_groups) for c in clips]
     keep = [i for i, g in enumerate(groups) if shard is None or shard.holds(g)]
-    return Plan([clips[i] for i in keep], list(cell_ids), int(seed), frozenset(done), [groups[i] for i in keep])
+    return Plan([clips[i] for i in keep], list(cell_ids), int(seed), frozenset(done), [groups[i] for i in keep], n_groups)
+
+
+def empty_shard_warning(plan: Plan, shard: Shard | None, n_clips: int) -> str | None:
+    """A warning when ``shard`` holds no clip (shards take whole groups of about ``GROUP_CLIPS`` clips)."""
+    if shard is None or plan.clips:
+        return None
+    return (
+        f"shard {shard} holds no clips: the dataset's {n_clips} clip(s) form {plan.n_groups} group(s) of about "
+        f"{GROUP_CLIPS} clips and shards take whole groups, so at most {plan.n_groups} shard(s) get work; "
+        f"this shard writes no rows (merging it is harmless)"
+    )
