@@ -108,11 +108,24 @@ def test_preset_contents() -> None:
     assert {c.family for c in quick.cells} >= {"noise", "filter", "codec"} and "encodec_24k" not in {c.corruption for c in quick.cells}
 
 
+def left_out(grid: object) -> set[str]:
+    """The corruptions a grid's notes say were left out."""
+    return {n.split(" left out")[0].split("@")[0] for n in grid.notes if " left out" in n}
+
+
 def test_paper_leaves_out_background_noise_without_a_noise_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AUDIOSTRESS_NOISE_DIR", raising=False)
     grid = load_grid("paper")
     assert "background_noise" not in {c.corruption for c in grid.cells}
     assert any(n.startswith("background_noise left out") and "noise_dir" in n for n in grid.notes)
+    assert left_out(grid) == {"background_noise"}
+
+
+def test_paper_keeps_background_noise_with_a_noise_folder(monkeypatch: pytest.MonkeyPatch, generated_noise_dir: Path) -> None:
+    monkeypatch.setenv("AUDIOSTRESS_NOISE_DIR", str(generated_noise_dir))
+    grid = load_grid("paper")
+    assert "background_noise" in {c.corruption for c in grid.cells}
+    assert left_out(grid) == set()
 
 
 def test_full_grid_covers_every_registered_corruption_at_every_level() -> None:

@@ -84,7 +84,9 @@ def describe_difference(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
 
 
 def _short(value: Any, limit: int = 60) -> str:
-    text = canonical_json(value) if not isinstance(value, str) else value
+    if isinstance(value, str):  # paths and hashes differ at the end: keep the tail
+        return value if len(value) <= limit else "..." + value[-(limit - 3) :]
+    text = canonical_json(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

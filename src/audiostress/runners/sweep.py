@@ -14,6 +14,7 @@ the store and the HTML report is written.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
@@ -27,7 +28,7 @@ import torch
 from .. import __version__
 from .engine import Engine
 from .grid import Grid, cells_for_metrics, load_grid
-from .plan import Shard, make_plan, parse_shard
+from .plan import Shard, empty_shard_warning, make_plan, parse_shard
 from .progress import Progress
 from .store import STORE_NAME, Store, export_scores_csv
 
@@ -93,6 +94,9 @@ def run_sweep(config: SweepConfig) -> SweepResult:
     with Store(out / STORE_NAME) as store:
         store.begin_run(identity, provenance, [c.to_dict() for c in grid.cells], str(shard) if shard else None)
         plan = make_plan(dataset.clips, [c.cell_id for c in grid.cells], config.seed, shard=shard, done=store.done_pairs())
+        warning = empty_shard_warning(plan, shard, len(dataset.clips))
+        if warning:
+            print(f"audiostress sweep: warning: {warning}", file=sys.stderr)
         pending = plan.pending
         progress = Progress(pending, skipped=plan.total - pending, label=grid.name, quiet=config.quiet)
 
@@ -213,10 +217,25 @@ def detector_identity(detector: Any) -> dict[str, Any]:
 
 
 def dataset_identity(dataset: Any) -> dict[str, Any]:
-    """Where the data comes from (source and format), not how many clips this run takes."""
+    """Where the data comes from and which clips this run takes.
+
+    ``source`` is resolved to an absolute path (a resume from another working
+    directory matches; two datasets with the same relative name do not), and
+    ``limit`` plus a hash of the sorted clip ids pin the clip set, so a store is
+    never filled from two different clip sets.
+    """
     info = dataset.describe() if hasattr(dataset, "describe") else {}
-    keep = {k: info[k] for k in ("source", "format") if k in info}
-    return keep or {"source": str(getattr(dataset, "source", "")), "format": str(getattr(dataset, "format", ""))}
+    source = str(info.get("source", getattr(dataset, "source", "")))
+    if source and Path(source).expanduser().exists():
+        source = str(Path(source).expanduser().resolve())
+    ids = sorted(str(c.clip_id) for c in dataset.clips)
+    digest = hashlib.sha256("\n".join(ids).encode("utf-8")).hexdigest()[:16]
+    return {
+        "source": source,
+        "format": str(info.get("format", getattr(dataset, "format", ""))),
+        "limit": info.get("limit"),
+        "clips": f"{len(ids)} clips, sha256 {digest}",
+    }
 
 
 def sweep_identity(detector: Any, dataset: Any, grid: Grid, seed: int) -> dict[str, Any]:
