@@ -7,9 +7,10 @@ resume point. Clips keep the dataset's order; cells keep the grid's order.
 
 Clips are processed in *groups*: a clip's group is a stable hash of its
 ``clip_id`` modulo ``ceil(n_clips / GROUP_CLIPS)`` (n_clips of the whole
-dataset, before sharding). A group is the unit of device batching, so a device
-corruption always sees the same batch whatever the batch size, worker count,
-resume point or shard: batched float kernels (FFTs) round differently for
+dataset, before sharding). A group is the unit of device batching and of
+detector calls (one per group and cell), so a device corruption and the
+detector always see the same batch whatever the worker count, resume point or
+shard: batched float kernels (FFTs, convolutions) round differently for
 different batch compositions, and fixing the composition keeps results
 bit-identical. ``--shard i/N`` keeps the groups with ``group % N == i - 1``, so
 shards are picked by the stable hash of ``clip_id`` and a clip's clean and
@@ -27,7 +28,7 @@ from typing import Any
 from ..seeding import derive_seed
 
 _SHARD_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
-#: Clips per group on average (the device batch of one cell; memory holds two groups).
+#: Clips per group on average (the device batch and detector call of one cell; memory holds two groups).
 GROUP_CLIPS = 8
 
 
