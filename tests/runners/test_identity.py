@@ -1,10 +1,12 @@
-"""The store's dataset identity: the clip set (--limit, clip ids) and the absolute source; empty shards warn."""
+"""The store's identity pins the clip set (--limit, ids, labels, file sizes), not paths; empty shards warn."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 from sweep_fixtures import load_analytic_detector, write_dataset
 
 from audiostress.runners.store import StoreError
@@ -32,22 +34,29 @@ def test_a_different_limit_in_the_same_out_is_refused(tmp_path: Path, dataset_di
     assert "dataset" in message and "limit" in message and "4 clips" in message and "12 clips" in message
 
 
-def test_resume_from_another_directory_matches_and_a_namesake_dataset_is_refused(
+def test_a_copy_elsewhere_resumes_and_a_namesake_with_other_content_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_dataset(tmp_path / "a" / "clips", n_per_class=2)
-    write_dataset(tmp_path / "b" / "clips", n_per_class=2)  # same clip ids, another folder
     out = tmp_path / "run"
     monkeypatch.chdir(tmp_path / "a")
     assert sweep(tmp_path, "clips", out).n_scored == 4 * 2
+    # The same data from another working directory, and a byte-for-byte copy at another path
+    # (another mount point or machine), resume without recomputing anything.
     monkeypatch.chdir(tmp_path)
     resumed = sweep(tmp_path, "a/clips", out)
     assert resumed.n_scored == 0 and resumed.n_skipped == 4 * 2
-    monkeypatch.chdir(tmp_path / "b")
+    shutil.copytree(tmp_path / "a" / "clips", tmp_path / "copy" / "clips")
+    assert sweep(tmp_path, tmp_path / "copy" / "clips", out).n_skipped == 4 * 2
+    # Same clip ids, different audio: refused, naming the dataset's clip set.
+    write_dataset(tmp_path / "b" / "clips", n_per_class=2)
+    victim = sorted((tmp_path / "b" / "clips").rglob("*.wav"))[0]
+    audio, sr = sf.read(str(victim), dtype="float32")
+    sf.write(str(victim), audio[: len(audio) // 2], sr, subtype="FLOAT")
     with pytest.raises(StoreError) as info:
-        sweep(tmp_path, "clips", out)
+        sweep(tmp_path, tmp_path / "b" / "clips", out)
     message = str(info.value)
-    assert "source" in message and "/a/clips -> " in message and message.count("/b/clips") == 1
+    assert "dataset" in message and "clips" in message and "sha256" in message
 
 
 def test_a_shard_without_groups_warns_naming_the_shard_and_the_groups(
@@ -57,3 +66,19 @@ def test_a_shard_without_groups_warns_naming_the_shard_and_the_groups(
     assert res.n_scored == 0
     err = capsys.readouterr().err
     assert "warning: shard 3/3 holds no clips" in err and "2 group(s)" in err
+
+
+def test_detector_identity_follows_content_not_location(tmp_path: Path) -> None:
+    from audiostress.detectors import load_detector
+    from audiostress.runners.sweep import detector_identity
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(examples, copy)
+    here = detector_identity(load_detector(str(examples / "detector_card.yaml")))
+    there = detector_identity(load_detector(str(copy / "detector_card.yaml")))
+    assert here == there and here["spec"] == "my_model.py:build" and here["spec_sha256"]
+    model = copy / "my_model.py"
+    model.write_text(model.read_text().replace("SEED = 1234", "SEED = 4321"))
+    changed = detector_identity(load_detector(str(copy / "detector_card.yaml")))
+    assert changed["spec_sha256"] != here["spec_sha256"]

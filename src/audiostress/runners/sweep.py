@@ -209,33 +209,63 @@ def _device_of(detector: Any, config: SweepConfig) -> torch.device:
 
 # -- identity and provenance -------------------------------------------------------------------
 def detector_identity(detector: Any) -> dict[str, Any]:
-    """The detector's description without keys that do not change scores (device, batch size)."""
+    """What decides the detector's scores, independent of where files sit.
+
+    Device and batch size are dropped (they do not change scores), and so are the
+    card and checkpoint paths: the checkpoint counts through its sha256, and a
+    factory file through its name plus a sha256 of its source. A copy of the same
+    model at another path (another machine's shard) therefore matches.
+    """
     info = dict(detector.describe())
-    for key in _NON_SEMANTIC_DETECTOR_KEYS:
+    for key in (*_NON_SEMANTIC_DETECTOR_KEYS, "card", "checkpoint"):
         info.pop(key, None)
+    spec = info.get("spec")
+    if isinstance(spec, str):
+        info["spec"], spec_sha = _location_free_spec(spec)
+        if spec_sha:
+            info["spec_sha256"] = spec_sha
     return info
 
 
-def dataset_identity(dataset: Any) -> dict[str, Any]:
-    """Where the data comes from and which clips this run takes.
+def _location_free_spec(spec: str) -> tuple[str, str | None]:
+    """``/abs/dir/model.py:build`` -> (``model.py:build``, sha256 of model.py); ``onnx:/x/m.onnx`` -> ``onnx:m.onnx``."""
+    for prefix in ("torchscript:", "onnx:", "hf:"):
+        if spec.startswith(prefix):
+            return prefix + Path(spec[len(prefix) :]).name, None
+    target, sep, attr = spec.rpartition(":")
+    if sep and target.endswith(".py"):
+        path = Path(target)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else None
+        return f"{path.name}:{attr}", digest
+    return spec, None
 
-    ``source`` is resolved to an absolute path (a resume from another working
-    directory matches; two datasets with the same relative name do not), and
-    ``limit`` plus a hash of the sorted clip ids pin the clip set, so a store is
-    never filled from two different clip sets.
+
+def dataset_identity(dataset: Any) -> dict[str, Any]:
+    """Which clips this run takes, independent of where the dataset sits.
+
+    ``limit`` plus a hash over the sorted (clip id, label, attack, file size)
+    pin the clip set, so a store is never filled from two different clip sets
+    while a copy of the same data at another path (another working directory,
+    mount point or machine) still resumes and merges. The source path itself is
+    kept in the provenance, not here.
     """
     info = dataset.describe() if hasattr(dataset, "describe") else {}
-    source = str(info.get("source", getattr(dataset, "source", "")))
-    if source and Path(source).expanduser().exists():
-        source = str(Path(source).expanduser().resolve())
-    ids = sorted(str(c.clip_id) for c in dataset.clips)
-    digest = hashlib.sha256("\n".join(ids).encode("utf-8")).hexdigest()[:16]
+    keys = sorted(
+        f"{c.clip_id}\t{c.label}\t{c.attack or ''}\t{_file_size(c.path)}" for c in dataset.clips
+    )
+    digest = hashlib.sha256("\n".join(keys).encode("utf-8")).hexdigest()[:16]
     return {
-        "source": source,
         "format": str(info.get("format", getattr(dataset, "format", ""))),
         "limit": info.get("limit"),
-        "clips": f"{len(ids)} clips, sha256 {digest}",
+        "clips": f"{len(keys)} clips, sha256 {digest}",
     }
+
+
+def _file_size(path: Any) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return -1
 
 
 def sweep_identity(detector: Any, dataset: Any, grid: Grid, seed: int) -> dict[str, Any]:
