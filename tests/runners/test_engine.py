@@ -69,6 +69,7 @@ def test_cpu_results_held_at_once_stay_within_the_pool_window(
             consumed += 1
         return result
 
+    monkeypatch.setattr(engine_mod, "CPU_RESULTS_PER_CELL", 0)  # shrink the queue to its floor (the pool window)
     monkeypatch.setattr(engine_mod, "corrupt_item", counting_work)
     monkeypatch.setattr(engine_mod._CpuFeeder, "get", counting_get)
     slow = load_detector(DETECTOR_SPEC, kwargs={"delay_ms": SLOW_DETECTOR_MS}, input=DETECTOR_INPUT,
@@ -98,3 +99,18 @@ def test_a_dead_worker_gives_one_error_row_and_a_resume_retries_it(
     resumed = sweep(tmp_path, dataset_dir, "crashed", workers=2)
     assert resumed.n_errors == 0 and resumed.n_scored == 1
     assert (resumed.out_dir / "scores.csv").read_bytes() == (reference.out_dir / "scores.csv").read_bytes()
+
+
+def test_default_result_window_is_one_group_of_cpu_cells() -> None:
+    """The default queue lets the codecs run one group ahead: GROUP_CLIPS results per CPU cell, whatever the dataset size."""
+    from audiostress.runners.grid import load_grid
+    from audiostress.runners.plan import GROUP_CLIPS
+
+    class Pool:
+        max_in_flight = 2
+
+    grid = load_grid("quick")
+    n_cpu = sum(1 for c in grid.cells if c.node.placement == "cpu")
+    eng = engine_mod.Engine.__new__(engine_mod.Engine)
+    eng.cells = {c.cell_id: c for c in grid.cells}
+    assert n_cpu == 5 and eng.cpu_result_window(Pool()) == GROUP_CLIPS * n_cpu

@@ -27,8 +27,9 @@ For each group:
    group while the detector works.
 
 Memory holds two groups of clean audio, one (group, cell) of corrupted audio on
-the main thread, and at most ``max_in_flight`` CPU results in the pool plus as
-many in the result queue. Every (group, cell) is written in one transaction.
+the main thread, at most ``max_in_flight`` CPU results in the pool, and at most
+one group's worth of CPU results (``CPU_RESULTS_PER_CELL`` per CPU cell) in the
+result queue, so the codecs can run a group ahead of the detector. Every (group, cell) is written in one transaction.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from ..measure import snr_db
 from ..seeding import make_generator
 from .corrupt_worker import CorruptResult, corrupt_item, crashed_item, one_line
 from .grid import Cell, Grid
-from .plan import Plan, Unit
+from .plan import GROUP_CLIPS, Plan, Unit
 
 #: How often a blocked queue operation re-checks for cancellation (s).
 _POLL_S = 0.05
@@ -84,6 +85,10 @@ class _Loaded:
 
 
 _STOP = object()
+#: Corrupted CPU results allowed to wait per CPU-placed cell: one group's worth, so the
+#: codecs can code a whole group ahead while the detector scores the previous one. The
+#: bound depends on the grid and the group size, never on the dataset size.
+CPU_RESULTS_PER_CELL = GROUP_CLIPS
 
 
 class _CpuFeeder:
@@ -180,9 +185,14 @@ class Engine:
         # The pool's per-item function (module level, so spawned workers can import it).
         self.work = work if work is not None else corrupt_item
 
+    def cpu_result_window(self, pool: Any) -> int:
+        """How many corrupted CPU results may wait for the detector (see ``CPU_RESULTS_PER_CELL``)."""
+        n_cpu_cells = sum(1 for c in self.cells.values() if c.node.placement == "cpu")
+        return max(int(getattr(pool, "max_in_flight", 1)), CPU_RESULTS_PER_CELL * n_cpu_cells)
+
     # -- the loop --------------------------------------------------------------------
     def run(self, pool: Any) -> None:
-        feeder = _CpuFeeder(pool, self.work)
+        feeder = _CpuFeeder(pool, self.work, max_results=self.cpu_result_window(pool))
         previous: _Loaded | None = None
         try:
             for group in self.plan.pending_groups():
