@@ -6,6 +6,12 @@ import torch
 from torch import Tensor
 
 from .._batch import valid_mask
+from .params import Param
+
+#: The one `snr_db` declaration every noise corruption shares (same range, unit and help).
+SNR_DB_PARAM = Param("snr_db", 20.0, float, low=-20.0, high=120.0, unit="dB", help="signal-to-noise ratio")
+#: Li, Chen & Wei 2025 / AudioMarkBench noise SNR ladder (ANCHORS.md), mildest first.
+LI2025_SNR_LEVELS = tuple({"snr_db": s} for s in (40.0, 30.0, 20.0, 10.0, 5.0))
 
 #: Power floor that keeps silent inputs and silent noise free of NaN/Inf.
 POWER_FLOOR = 1e-20

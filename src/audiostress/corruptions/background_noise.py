@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from ._folder_audio import load_at, pick_file, resolve_dir
-from ._mixing import mix_at_snr
+from ._mixing import LI2025_SNR_LEVELS, SNR_DB_PARAM, mix_at_snr
 from .base import Corruption
 from .params import Param, SeverityTable
 from .registry import register
@@ -34,14 +34,14 @@ class BackgroundNoise(Corruption):
     description = "Noise recordings from noise_dir (or $AUDIOSTRESS_NOISE_DIR), resampled, looped, mixed at snr_db."
     stochastic = True
     params = (
-        Param("snr_db", 20.0, float, low=-20.0, high=120.0, unit="dB", help="signal-to-noise ratio"),
+        SNR_DB_PARAM,
         Param("noise_dir", None, str, help=f"folder of noise files (default: ${NOISE_DIR_ENV})", optional=True),
     )
     # Li, Chen & Wei 2025 / AudioMarkBench background-noise levels (ANCHORS.md).
     levels = SeverityTable(
         "li2025",
         "Li, Chen & Wei 2025 'Measuring the Robustness of Audio Deepfake Detectors' / AudioMarkBench",
-        tuple({"snr_db": s} for s in (40.0, 30.0, 20.0, 10.0, 5.0)),
+        LI2025_SNR_LEVELS,
     )
 
     def __init__(self, **params: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._mixing import mix_at_snr, per_item_noise
+from ._mixing import LI2025_SNR_LEVELS, SNR_DB_PARAM, mix_at_snr, per_item_noise
 from .base import Corruption
 from .params import Param, SeverityTable
 from .registry import register
@@ -33,7 +33,7 @@ class ColoredNoise(Corruption):
     description = "Pink (-3 dB/oct), brown (-6 dB/oct) or blue (+3 dB/oct) Gaussian noise at snr_db."
     stochastic = True
     params = (
-        Param("snr_db", 20.0, float, low=-20.0, high=120.0, unit="dB", help="signal-to-noise ratio"),
+        SNR_DB_PARAM,
         Param("color", "pink", str, choices=tuple(COLOR_EXPONENTS), help="noise colour"),
     )
     # No published coloured-noise anchor: the gaussian_noise SNR levels of Li, Chen & Wei 2025
@@ -41,7 +41,7 @@ class ColoredNoise(Corruption):
     levels = SeverityTable(
         "li2025_snr",
         "SNR levels of Li, Chen & Wei 2025 / AudioMarkBench gaussian_noise, applied to pink noise",
-        tuple({"snr_db": s} for s in (40.0, 30.0, 20.0, 10.0, 5.0)),
+        LI2025_SNR_LEVELS,
     )
 
     def transform(self, audio, sample_rate, params, generators, lengths):  # type: ignore[override]

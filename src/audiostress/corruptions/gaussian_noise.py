@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .base import Corruption
-from ._mixing import mix_at_snr, per_item_noise
+from ._mixing import LI2025_SNR_LEVELS, SNR_DB_PARAM, mix_at_snr, per_item_noise
 from .params import Param, SeverityTable
 from .registry import register
 
@@ -16,12 +16,12 @@ class GaussianNoise(Corruption):
     family = "noise"
     description = "White Gaussian noise at snr_db, power measured over the valid samples."
     stochastic = True
-    params = (Param("snr_db", 20.0, float, low=-20.0, high=120.0, unit="dB", help="signal-to-noise ratio"),)
+    params = (SNR_DB_PARAM,)
     # Li, Chen & Wei 2025 / AudioMarkBench gaussian-noise levels (ANCHORS.md).
     levels = SeverityTable(
         "li2025",
         "Li, Chen & Wei 2025 'Measuring the Robustness of Audio Deepfake Detectors' / AudioMarkBench",
-        ({"snr_db": 40.0}, {"snr_db": 30.0}, {"snr_db": 20.0}, {"snr_db": 10.0}, {"snr_db": 5.0}),
+        LI2025_SNR_LEVELS,
     )
 
     def transform(self, audio, sample_rate, params, generators, lengths):  # type: ignore[override]
