@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from codec_signals import MAX_LAG_SAMPLES, SR, clip, lag_of
 
 from audiostress.corruptions import available, create, get
 from audiostress.seeding import make_generator
-
-from codec_signals import MAX_LAG_SAMPLES, SR, clip, lag_of
 
 CODECS = available("codec")
 SEVERITIES = [1, 2, 3, 4, 5]

@@ -7,12 +7,11 @@ import json
 import pytest
 import torch
 from click.testing import CliRunner
+from codec_signals import SR, clip
 
 from audiostress.cli import main
 from audiostress.corruptions import CASCADES, Chain, available, create
 from audiostress.seeding import make_generator
-
-from codec_signals import SR, clip
 
 
 def test_cascades_are_registered_with_their_stages():

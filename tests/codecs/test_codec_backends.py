@@ -7,13 +7,12 @@ import subprocess
 import numpy as np
 import pytest
 import torch
+from codec_signals import SR, clip
 
 from audiostress.codecs.backends import CodecSpec, ffmpeg_cli, get_backend, pyav
 from audiostress.corruptions import create
 from audiostress.measure import snr_db
 from audiostress.seeding import make_generator
-
-from codec_signals import SR, clip
 
 #: PyAV bundles FFmpeg 8.1 and the imageio binary is FFmpeg 9.0, whose LAME feeding and native
 #: AAC encoder differ slightly, so the outputs are not bit-identical; the quality they reach

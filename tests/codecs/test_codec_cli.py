@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from click.testing import CliRunner
+from codec_signals import MAX_LAG_SAMPLES, SR, clip, lag_of
 
 from audiostress.audio import load, save
 from audiostress.cli import main
 from audiostress.measure import snr_db
-
-from codec_signals import MAX_LAG_SAMPLES, SR, clip, lag_of
 
 
 def test_corrupt_opus_severity_3(tmp_path):

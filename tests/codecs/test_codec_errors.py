@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from codec_signals import SR, clip
 
 from audiostress.codecs.backends import CodecUnavailableError, get_backend, require_encoder
 from audiostress.codecs.vorbis import Vorbis
 from audiostress.corruptions import available, create
 from audiostress.seeding import make_generator
-
-from codec_signals import SR, clip
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from codec_signals import SR, clip
 
 from audiostress.corruptions import create, get
 from audiostress.seeding import make_generator
-
-from codec_signals import SR, clip
 
 
 def _kbps(name, table=None):

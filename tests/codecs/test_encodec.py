@@ -16,14 +16,13 @@ from types import SimpleNamespace
 import pytest
 import torch
 import torchaudio.functional as AF
+from untrained_encodec import build_untrained_encodec
 
 from audiostress.codecs import _encodec_weights as weights
 from audiostress.codecs.encodec import chunk_offsets, encodec_roundtrip
 from audiostress.corruptions import create
 from audiostress.measure import snr_db, xcorr_lag
 from audiostress.synth import speech_like, tone
-
-from untrained_encodec import build_untrained_encodec
 
 SR = 16000
 #: Conv/LSTM kernels may sum in another order for another batch size: float32 rounding only.

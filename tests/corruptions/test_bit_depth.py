@@ -6,8 +6,8 @@ import math
 
 import pytest
 import torch
-
 from _modification_helpers import assert_padding_independent, gens
+
 from audiostress.corruptions.bit_depth import BitDepth
 from audiostress.corruptions.quantization import Quantization
 from audiostress.measure import snr_db

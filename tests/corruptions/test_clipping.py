@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from _modification_helpers import assert_padding_independent, gens
+
 from audiostress.corruptions import from_dict
 from audiostress.corruptions.clipping import Clipping
 from audiostress.synth import speech_like

@@ -10,13 +10,12 @@ import math
 
 import pytest
 import torch
+from _modification_helpers import assert_padding_independent
 
 from audiostress.corruptions import CASCADES, available, create, from_dict, get
 from audiostress.measure import log_spectral_distance, snr_db
 from audiostress.seeding import make_generator
 from audiostress.synth import speech_like
-
-from _modification_helpers import assert_padding_independent
 
 SR = 16000
 NAMES = [n for n in available() if n != "clean"]

@@ -6,8 +6,8 @@ import math
 
 import pytest
 import torch
-
 from _modification_helpers import assert_padding_independent, gens
+
 from audiostress.corruptions.packet_loss import PacketLoss
 from audiostress.synth import speech_like
 

@@ -6,8 +6,8 @@ import math
 
 import pytest
 import torch
-
 from _modification_helpers import assert_padding_independent, dominant_frequency_hz, envelope, gens
+
 from audiostress.corruptions import create
 from audiostress.corruptions.pitch_shift import PITCH_TOLERANCE_CENTS, PitchShift, pitch_ratio
 from audiostress.measure import xcorr_lag

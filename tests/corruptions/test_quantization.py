@@ -6,8 +6,8 @@ import math
 
 import pytest
 import torch
-
 from _modification_helpers import gens
+
 from audiostress.corruptions import create
 from audiostress.corruptions.quantization import Quantization
 from audiostress.measure import snr_db

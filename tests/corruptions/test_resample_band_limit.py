@@ -6,8 +6,8 @@ import math
 
 import pytest
 import torch
-
 from _modification_helpers import assert_padding_independent, gens
+
 from audiostress.corruptions.resample_band_limit import ResampleBandLimit
 from audiostress.measure import xcorr_lag
 from audiostress.synth import speech_like, tone

@@ -6,8 +6,8 @@ import math
 
 import pytest
 import torch
-
 from _modification_helpers import assert_padding_independent, envelope, gens, zero_crossings_per_s
+
 from audiostress.corruptions import create
 from audiostress.corruptions.time_stretch import TimeStretch
 from audiostress.synth import speech_like, tone

@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from dataset_files import FILES, touch
 
 from audiostress.data import Clip, Dataset, load_dataset
-
-from dataset_files import FILES, touch
 
 
 def _expected(root: Path) -> list[Clip]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from dataset_files import touch
 
 from audiostress.data import DatasetError, load_dataset
-
-from dataset_files import touch
 
 
 @pytest.fixture()

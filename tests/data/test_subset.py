@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from dataset_files import touch
 
 from audiostress.data import load_dataset, stratified_subset
 from audiostress.data.subset import class_quota
-
-from dataset_files import touch
 
 
 @pytest.fixture()

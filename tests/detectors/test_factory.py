@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import tiny_models
 import torch
+from tiny_models import HIDDEN
 
 from audiostress.detectors import TRUST_CHECKPOINT_HELP, DetectorError, load_detector
-
-import tiny_models
-from tiny_models import HIDDEN
 
 #: Loader output vs a direct forward of the same weights: same ops, float32 then float64.
 SCORE_ATOL = 1e-6

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
+from fake_sweep import make_sweep
 
 from audiostress.cli import main
-from fake_sweep import make_sweep
 
 
 def test_report_command_and_its_errors(tmp_path: Path) -> None:

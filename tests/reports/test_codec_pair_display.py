@@ -6,10 +6,11 @@ import json
 import re
 from pathlib import Path
 
+from fake_sweep import make_sweep
+
 from audiostress.reports import write_report
 from audiostress.reports.load import load_sweep
 from audiostress.reports.tables import codec_pair
-from fake_sweep import make_sweep
 
 
 def _codec_table(page: str) -> str:

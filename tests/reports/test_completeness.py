@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from fake_sweep import make_sweep
+
 from audiostress.reports import write_report
 from audiostress.reports.load import load_sweep
-from fake_sweep import make_sweep
 
 
 def _rewrite(root: Path, edit) -> None:  # type: ignore[no-untyped-def]

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+from fake_sweep import make_sweep
 
 from audiostress.reports import ReportError, write_report
-from fake_sweep import make_sweep
 
 EVIL = "<script>alert('x')</script>\"quoted\" & 'single'"
 RAW = "<script>alert"

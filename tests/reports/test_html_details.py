@@ -6,8 +6,9 @@ import json
 import re
 from pathlib import Path
 
-from audiostress.reports import write_report
 from fake_sweep import make_sweep
+
+from audiostress.reports import write_report
 
 
 def test_clean_note_is_shown(tmp_path: Path) -> None:

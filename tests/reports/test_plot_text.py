@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from fake_sweep import make_sweep
+
 from audiostress.reports import write_report
 from audiostress.reports.plots import mpl_text
-from fake_sweep import make_sweep
 
 
 def _svg_texts(svg: Path) -> list[str]:

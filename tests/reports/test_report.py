@@ -7,11 +7,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from fake_sweep import make_sweep
 
 from audiostress.reports import ReportError, write_report
-from audiostress.reports.tables import collect_series, severity_axis
 from audiostress.reports.load import load_sweep
-from fake_sweep import make_sweep
+from audiostress.reports.tables import collect_series, severity_axis
 
 #: Figures the fake sweep supports: one per panel group, the heatmap, scores and the attack matrix.
 EXPECTED_PLOTS = ("curves_noise", "curves_filtering", "curves_codecs", "curves_neural_codecs",
@@ -172,8 +172,9 @@ def test_fake_sweep_metrics_are_build_metrics_of_its_scores(tmp_path: Path) -> N
     # The report tests must see what a sweep writes: metrics.json == build_metrics(scores.csv rows).
     import csv
 
-    from audiostress.metrics.summary import build_metrics
     from fake_sweep import N_BOOTSTRAP
+
+    from audiostress.metrics.summary import build_metrics
 
     root = make_sweep(tmp_path / "s", n_per_class=6)
     metrics = json.loads((root / "metrics.json").read_text())

@@ -11,8 +11,8 @@ import pytest
 import soundfile as sf
 from sweep_fixtures import SR, load_analytic_detector, write_dataset
 
-from audiostress.runners.sweep import SweepConfig, run_sweep
 from audiostress.runners.engine import SweepAbort
+from audiostress.runners.sweep import SweepConfig, run_sweep
 
 GRID = "cells:\n  - {corruption: gain, severity: 3}\n  - {corruption: mp3, severity: 2}\n"
 N_CELLS = 3  # clean + 2

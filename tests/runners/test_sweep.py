@@ -9,8 +9,8 @@ energy share) untouched, so the EER must not move.
 from __future__ import annotations
 
 import csv
-import math
 import json
+import math
 from pathlib import Path
 
 import pytest

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .base import Corruption
 from ._mixing import LI2025_SNR_LEVELS, SNR_DB_PARAM, mix_at_snr, per_item_noise
-from .params import Param, SeverityTable
+from .base import Corruption
+from .params import SeverityTable
 from .registry import register
 
 

@@ -7,9 +7,9 @@ import math
 import torch
 from torch import Tensor
 
+from .._batch import valid_mask
 from ._folder_audio import load_at, pick_file
 from ._mixing import POWER_FLOOR, valid_power
-from .._batch import valid_mask
 from .base import Corruption
 from .params import Param, SeverityTable
 from .registry import register

@@ -8,7 +8,6 @@ histograms and the attack matrix live in ``plots_scores.py``.
 
 from __future__ import annotations
 
-import math
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass

@@ -11,7 +11,7 @@ into the encoder's frame size are done by PyAV's own resampler.
 from __future__ import annotations
 
 import io
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,7 @@ def _layout(channels: int) -> str:
     raise ValueError(f"PyAV backend codes 1 or 2 channels at a time, got {channels}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def has_encoder(encoder: str) -> bool:
     """Whether PyAV's FFmpeg build has the encoder ``encoder``."""
     import av
