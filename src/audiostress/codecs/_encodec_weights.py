@@ -22,12 +22,13 @@ inside ``torch.random.fork_rng`` so the global RNG is left untouched.
 from __future__ import annotations
 
 import os
-import threading
 import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from ._neural import ModelCache
 
 #: Environment variable naming a weights directory (or one hub-named checkpoint file).
 ENV_VAR = "AUDIOSTRESS_ENCODEC_WEIGHTS"
@@ -36,8 +37,7 @@ ROOT_URL = "https://dl.fbaipublicfiles.com/encodec/v0/"
 #: Hub file name of each model's checkpoint, by model sample rate (from ``encodec/model.py``).
 CHECKPOINTS: dict[int, str] = {24000: "encodec_24khz-d7cc33bc.th", 48000: "encodec_48khz-7e698e3e.th"}
 
-_CACHE: dict[tuple[int, str, str], Any] = {}
-_LOCK = threading.Lock()
+_MODELS = ModelCache()
 
 
 class EncodecWeightsError(FileNotFoundError, RuntimeError):
@@ -142,25 +142,21 @@ def load_model(
     The same (rate, resolved weights file, device) always returns the same object.
     """
     file = resolve_weights(model_rate, weights_path)
-    key = (model_rate, str(file.resolve()), str(torch.device(device)))
-    with _LOCK:
-        model = _CACHE.get(key)
-        if model is None:
-            state = torch.load(file, map_location="cpu", weights_only=True)
-            model = _build(model_rate)
-            try:
-                model.load_state_dict(state)
-            except RuntimeError as exc:
-                raise ValueError(
-                    f"{file} is not a state dict of the EnCodec {model_rate // 1000} kHz model: {exc}"
-                ) from None
-            model = model.to(device).eval()
-            model.requires_grad_(False)
-            _CACHE[key] = model
-    return model
+
+    def build() -> Any:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+        model = _build(model_rate)
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as exc:
+            raise ValueError(f"{file} is not a state dict of the EnCodec {model_rate // 1000} kHz model: {exc}") from None
+        model = model.to(device).eval()
+        model.requires_grad_(False)
+        return model
+
+    return _MODELS.get(model_rate, str(file.resolve()), device, build)
 
 
 def clear_cache() -> None:
     """Forget every cached model (tests; freeing device memory)."""
-    with _LOCK:
-        _CACHE.clear()
+    _MODELS.clear()
