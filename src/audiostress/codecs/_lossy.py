@@ -123,7 +123,15 @@ class LossyCodec(Corruption):
         return fit_length(result.audio[:, whole:], pcm.shape[1]), delay - whole
 
     # -- the corruption contract -------------------------------------------------------
-    def transform_group(self, audio, sample_rate, generators, lengths, **params):  # type: ignore[override]
+    def transform_group(
+        self,
+        audio: Tensor,
+        sample_rate: int,
+        generators: list[torch.Generator],
+        lengths: Tensor,
+        **params: Any,
+    ) -> Tensor:
+        """Code every item alone on the CPU at its valid length; padding stays zero."""
         out = torch.zeros_like(audio)
         for i in range(audio.shape[0]):
             n = int(lengths[i])

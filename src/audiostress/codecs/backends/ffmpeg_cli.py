@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from . import CodecSpec, CodecUnavailableError, RoundTrip, get_backend, require_encoder, to_float_pcm
+from ._common import CodecSpec, CodecUnavailableError, RoundTrip, missing_encoder, to_float_pcm
 
 name = "ffmpeg"
 
@@ -128,7 +128,8 @@ def roundtrip(spec: CodecSpec, pcm: np.ndarray) -> RoundTrip:
     Raises ``CodecUnavailableError`` (naming the encoder and the fix) when the
     binary lacks ``spec.encoder``; this is the only encoder check on this path.
     """
-    require_encoder(get_backend(name), spec.codec, spec.encoder)
+    if not has_encoder(spec.encoder):
+        raise missing_encoder(name, spec.codec, spec.encoder)
     encoded = encode(spec, pcm)
     return RoundTrip(decode(spec, encoded), encoded)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import CodecSpec, CodecUnavailableError, RoundTrip, to_float_pcm
+from ._common import CodecSpec, CodecUnavailableError, RoundTrip, to_float_pcm
 
 name = "pedalboard"
 

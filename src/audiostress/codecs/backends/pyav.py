@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import CodecSpec, RoundTrip, get_backend, require_encoder, to_float_pcm
+from ._common import CodecSpec, RoundTrip, missing_encoder, to_float_pcm
 
 name = "pyav"
 
@@ -85,7 +85,8 @@ def roundtrip(spec: CodecSpec, pcm: np.ndarray) -> RoundTrip:
     Raises ``CodecUnavailableError`` (naming the encoder and the fix) when PyAV's
     FFmpeg lacks ``spec.encoder``; this is the only encoder check on this path.
     """
-    require_encoder(get_backend(name), spec.codec, spec.encoder)
+    if not has_encoder(spec.encoder):
+        raise missing_encoder(name, spec.codec, spec.encoder)
     encoded = encode(spec, pcm)
     return RoundTrip(decode(spec, encoded), encoded)
 
