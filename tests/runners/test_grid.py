@@ -30,7 +30,7 @@ cells:
     ]
     assert grid.name == "grid"
     assert grid.cell("gain@3").node.to_dict()["params"] == {"gain_db": -6.0}
-    assert grid.cell("gaussian_noise{snr_db=12.5}").severity == 0
+    assert grid.cell("gaussian_noise{snr_db=12.5}").severity is None  # explicit parameters: no severity
     assert grid.cell("gain@4{gain_db=-30}").node.to_dict()["params"] == {"gain_db": -30.0}
     assert grid.cells[0].corruption == "clean" and grid.cells[0].severity == 0
 
@@ -140,5 +140,43 @@ def test_full_grid_covers_every_registered_corruption_at_every_level() -> None:
 def test_cells_for_metrics_carry_the_effective_parameters(tmp_path: Path) -> None:
     grid = load_grid(write(tmp_path, "cells:\n  - {corruption: gain, severity: 5}\n"))
     cells = cells_for_metrics([c.to_dict() for c in grid.cells])
-    assert cells[1] == {"cell_id": "gain@5", "corruption": "gain", "severity": 5, "params": {"gain_db": -24.0}, "family": "modification"}
-    assert cells[0]["cell_id"] == "clean" and cells[0]["family"] == "clean"
+    assert cells[1] == {
+        "cell_id": "gain@5", "corruption": "gain", "severity": 5, "params": {"gain_db": -24.0}, "family": "modification",
+        "table": "audiostress", "series": "gain", "axis": {"param": "gain_db", "unit": "dB", "value": -24.0},
+    }
+    assert cells[0] == {
+        "cell_id": "clean", "corruption": "clean", "severity": 0, "params": {}, "family": "clean",
+        "table": None, "series": "clean", "axis": {"param": None, "unit": None, "value": None},
+    }
+
+
+def test_cells_for_metrics_accept_cells_stored_before_series_and_axis() -> None:
+    stored = {k: v for k, v in make_cell("mp3", 3).to_dict().items() if k not in ("table", "series", "axis")}
+    (cell,) = cells_for_metrics([stored])
+    assert (cell["table"], cell["series"], cell["axis"]) == (None, "mp3@3", {"param": None, "unit": None, "value": None})
+
+
+@pytest.mark.parametrize(
+    ("name", "severity", "params", "table", "expected"),
+    [
+        # (severity, table, series, axis, family)
+        ("mp3", 3, {}, None, (3, "li2025", "mp3", ("bitrate_kbps", "kbps", 24.0), "codec")),
+        ("opus", 2, {}, "asvspoof5_nb", (2, "asvspoof5_nb", "opus[asvspoof5_nb]", ("bitrate_kbps", "kbps", 16.0), "codec")),
+        # packet_loss's table fixes frame_ms and varies loss_rate: the axis is loss_rate
+        ("packet_loss", 4, {}, None, (4, "audiostress", "packet_loss", ("loss_rate", "fraction", 0.1), "modification")),
+        # explicit parameters: no severity, no table, a series of its own, the given parameter as the axis
+        ("mp3", None, {"bitrate_kbps": 128}, None, (None, None, "mp3{bitrate_kbps=128}", ("bitrate_kbps", "kbps", 128.0), "codec")),
+        ("packet_loss", None, {"frame_ms": 10}, None, (None, None, "packet_loss{frame_ms=10}", ("frame_ms", "ms", 10.0), "modification")),
+        # a severity with overrides keeps its table's axis but is not a point of the table's curve
+        ("gain", 4, {"gain_db": -30}, None, (4, "audiostress", "gain@4{gain_db=-30}", ("gain_db", "dB", -30.0), "modification")),
+        ("packet_loss", 4, {"frame_ms": 10}, None, (4, "audiostress", "packet_loss@4{frame_ms=10}", ("loss_rate", "fraction", 0.1), "modification")),
+        # cascades: the first stage's varying parameter; the family from the stages
+        ("mp3_then_encodec", 2, {}, None, (2, None, "mp3_then_encodec", ("mp3.bitrate_kbps", "kbps", 192.0), "neural_codec")),
+        ("mp3_then_aac", 5, {}, None, (5, None, "mp3_then_aac", ("mp3.bitrate_kbps", "kbps", 8.0), "codec")),
+    ],
+)
+def test_cells_carry_series_axis_table_and_family(name, severity, params, table, expected) -> None:
+    cell = make_cell(name, severity, params, table)
+    assert (cell.severity, cell.table, cell.series, (cell.axis.param, cell.axis.unit, cell.axis.value), cell.family) == expected
+    data = cell.to_dict()
+    assert data["series"] == cell.series and data["axis"] == {"param": expected[3][0], "unit": expected[3][1], "value": expected[3][2]}

@@ -118,28 +118,47 @@ def per_attack_delta_block(table: Table) -> dict[str, dict[str, float | None]]:
             continue
         ids = sorted(set(scored) & set(clean))
         mine, base = _attack_eers(table, scored, ids, attacks), _attack_eers(table, clean, ids, attacks)
-        out[cell_id] = {
-            a: (mine[a] - base[a]) if mine[a] is not None and base[a] is not None else None for a in attacks
-        }
+        out[cell_id] = {a: _difference(mine[a], base[a]) for a in attacks}
     return out
 
 
-def _severity_eers(cells: Sequence[Mapping[str, Any]]) -> dict[str, dict[int, float]]:
-    """``{group: {severity: eer}}`` for table-severity cells with an EER.
+def _difference(a: float | None, b: float | None) -> float | None:
+    return a - b if a is not None and b is not None else None
 
-    The group is the cell id without its ``@severity`` suffix: the corruption name,
-    or ``name[table]`` for a non-default table, so different tables never mix.
-    Cells with parameter overrides (``mp3@3{bitrate_kbps=24}``) or explicit
-    parameters are not table severities and are left out.
+
+def _table_series(cell: Mapping[str, Any], severity: int) -> str | None:
+    """The series a table-severity cell belongs to, or None for any other cell.
+
+    A cell that carries ``series`` (metrics.json from this version on) is a point of
+    its table's curve when the series is not the cell itself (explicit parameters and
+    overrides are series of their own). Older files have no ``series``: the cell id
+    must then be the series followed by ``@severity``.
+    """
+    cell_id = str(cell.get("cell_id"))
+    series = cell.get("series")
+    if isinstance(series, str) and series:
+        return series if series != cell_id else None
+    suffix = f"@{severity}"
+    return cell_id[: -len(suffix)] if cell_id.endswith(suffix) and len(cell_id) > len(suffix) else None
+
+
+def _severity_eers(cells: Sequence[Mapping[str, Any]]) -> dict[str, dict[int, float]]:
+    """``{series: {severity: eer}}`` for table-severity cells with an EER.
+
+    The series is the corruption name, or ``name[table]`` for a non-default table,
+    so different tables never mix. Cells with parameter overrides
+    (``mp3@3{bitrate_kbps=24}``) or explicit parameters are not table severities and
+    are left out.
     """
     out: dict[str, dict[int, float]] = {}
     for cell in cells:
-        sev, eer, cell_id = cell.get("severity"), cell.get("eer"), str(cell.get("cell_id"))
+        sev, eer = cell.get("severity"), cell.get("eer")
         if not isinstance(sev, int) or isinstance(sev, bool) or sev not in TABLE_SEVERITIES:
             continue
-        if eer is None or not math.isfinite(eer) or not cell_id.endswith(f"@{sev}"):
+        series = _table_series(cell, sev)
+        if eer is None or not math.isfinite(eer) or series is None:
             continue
-        out.setdefault(cell_id[: -len(f"@{sev}")], {})[sev] = float(eer)
+        out.setdefault(series, {})[sev] = float(eer)
     return out
 
 

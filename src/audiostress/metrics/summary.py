@@ -35,12 +35,19 @@ Choices, applied to every cell:
   clips have no row at all is not counted complete.
 - The clean cell (``cell_id == "clean"``) is reported in the ``clean`` block, not
   in ``cells``.
+- **Metric table.** The per-block metrics are the entries of
+  :data:`audiostress.metrics.cell_metrics.METRICS`; this module pairs the clips,
+  adds the counts, the bootstrap CIs and the cross-cell blocks around them.
+- **Cells as data.** Each cell block copies the grid's description of the cell:
+  ``severity`` (``null`` for a cell given by explicit parameters), ``table``,
+  ``series``, ``axis`` (``{param, unit, value}``), ``family`` and ``params``. Cells
+  that do not carry them (an older caller) get ``null``; nothing is parsed out of
+  ``cell_id``.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -52,9 +59,9 @@ import numpy as np
 from .. import __version__
 from ._table import CLEAN_CELL_ID, Paired, Table, build_table, json_safe, paired
 from .bootstrap import percentile_interval, resample_weights, weighted_eers
-from .comparison import drift, flip_rate
+from .cell_metrics import CELL, CLEAN, Costs, MetricInput, compute_block, metric_names
 from .cross_cell import codec_pair_block, corruption_error_block, per_attack_block, per_attack_delta_block
-from .functional import C_FA, C_MISS, P_SPOOF, act_dcf, auroc, bayes_threshold, compute_eer, error_rates_at, min_dcf
+from .functional import C_FA, C_MISS, P_SPOOF
 
 __all__ = ["SCHEMA_VERSION", "build_metrics", "write_metrics"]
 
@@ -94,11 +101,10 @@ class _BootstrapCache:
 
 class _Settings:
     def __init__(self, p_spoof: float, c_miss: float, c_fa: float, n_bootstrap: int, seed: int) -> None:
-        self.p_spoof, self.c_miss, self.c_fa = p_spoof, c_miss, c_fa
+        self.costs = Costs(p_spoof, c_miss, c_fa)
+        self.act_threshold_p = self.costs.act_threshold_p  # bayes_threshold checks the costs here
         self.n_bootstrap, self.seed = int(n_bootstrap), int(seed)
         self.cache = _BootstrapCache(self.n_bootstrap, self.seed)
-        beta = math.exp(bayes_threshold(p_spoof=p_spoof, c_miss=c_miss, c_fa=c_fa))
-        self.act_threshold_p = beta / (1.0 + beta)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -106,18 +112,15 @@ class _Settings:
             "drift_score": "p_fake",
             "decision": "called spoof when score >= threshold",
             "eer_definition": "ASVspoof compute_eer: (FPR+FNR)/2 where |FPR-FNR| is minimal, ties grouped",
-            "p_spoof": self.p_spoof,
-            "c_miss": self.c_miss,
-            "c_fa": self.c_fa,
+            "p_spoof": self.costs.p_spoof,
+            "c_miss": self.costs.c_miss,
+            "c_fa": self.costs.c_fa,
             "act_dcf_threshold_p_fake": self.act_threshold_p,
             "n_bootstrap": self.n_bootstrap,
             "bootstrap": "stratified by class, clip-level, percentile; paired for delta_eer",
             "ci_level": CI_LEVEL,
             "seed": self.seed,
         }
-
-    def dcf(self) -> dict[str, float]:
-        return {"p_spoof": self.p_spoof, "c_miss": self.c_miss, "c_fa": self.c_fa}
 
 
 def _class_note(n_bona: int, n_spoof: int) -> str | None:
@@ -137,51 +140,49 @@ def _clean_block(table: Table, st: _Settings) -> dict[str, Any]:
     block: dict[str, Any] = {
         "n": len(ids), "n_bonafide": n_bona, "n_spoof": n_spoof,
         "errors": table.error_counts.get(CLEAN_CELL_ID, 0),
-        "eer": None, "threshold": None, "auroc": None, "min_dcf": None, "act_dcf": None,
+        **dict.fromkeys(metric_names(CLEAN)),
         "eer_ci95": None, "note": None,
     }
     if CLEAN_CELL_ID not in table.cells:
         block["note"] = "no clean cell in this sweep"
         return block
     block["note"] = _class_note(n_bona, n_spoof)
-    if block["note"] is None:
-        block["eer"], block["threshold"] = compute_eer(raw, y)
-        block["auroc"] = auroc(raw, y)
-        block["min_dcf"] = min_dcf(raw, y, **st.dcf())[0]
-        block["act_dcf"] = act_dcf(p, y, st.act_threshold_p, **st.dcf())
-        if st.n_bootstrap:
-            _, eers = st.cache.get(ids, y, raw)
-            block["eer_ci95"] = list(percentile_interval(eers, CI_LEVEL))
+    block.update(compute_block(CLEAN, MetricInput(y, raw, p, costs=st.costs)))
+    if block["note"] is None and st.n_bootstrap:
+        _, eers = st.cache.get(ids, y, raw)
+        block["eer_ci95"] = list(percentile_interval(eers, CI_LEVEL))
     return block
 
 
-def _median_snr(values: list[float | None]) -> float | None:
-    finite = [v for v in values if v is not None and math.isfinite(v)]
-    return float(np.median(finite)) if finite else None
-
-
-def _cell_block(table: Table, cell_id: str, clean_threshold: float | None, st: _Settings) -> dict[str, Any]:
-    spec = table.cells[cell_id]
-    pr: Paired = paired(table, cell_id)
-    y = pr.labels
-    n_spoof = int(y.sum())
-    n_bona = len(pr.clip_ids) - n_spoof
+def _describe(spec: Mapping[str, Any], cell_id: str) -> dict[str, Any]:
+    """The grid's description of a cell, copied as given (``None`` where the caller did not give it)."""
     severity = spec.get("severity")
-    block: dict[str, Any] = {
+    axis = spec.get("axis")
+    return {
         "cell_id": cell_id,
         "corruption": spec.get("corruption"),
         "severity": int(severity) if isinstance(severity, (int, np.integer)) else severity,
         "params": dict(spec.get("params") or {}),
         "family": spec.get("family"),
+        "table": spec.get("table"),
+        "series": spec.get("series"),
+        "axis": {k: axis.get(k) for k in ("param", "unit", "value")} if isinstance(axis, Mapping)
+        else {"param": None, "unit": None, "value": None},
+    }
+
+
+def _cell_block(table: Table, cell_id: str, clean_threshold: float | None, st: _Settings) -> dict[str, Any]:
+    pr: Paired = paired(table, cell_id)
+    y = pr.labels
+    n_spoof = int(y.sum())
+    n_bona = len(pr.clip_ids) - n_spoof
+    block: dict[str, Any] = {
+        **_describe(table.cells[cell_id], cell_id),
         "n": len(pr.clip_ids), "n_bonafide": n_bona, "n_spoof": n_spoof,
         "errors": table.error_counts.get(cell_id, 0),
         "n_unpaired": len(table.ok.get(cell_id, {})) - len(pr.clip_ids),
-        "eer": None, "delta_eer": None, "eer_ci95": None, "delta_eer_ci95": None,
-        "auroc": None, "min_dcf": None, "act_dcf": None,
-        "drift_mean_abs": None, "drift_mean_signed": None,
-        "drift_mean_signed_bonafide": None, "drift_mean_signed_spoof": None,
-        "flip_rate": None, "fpr_at_clean_threshold": None, "fnr_at_clean_threshold": None,
-        "measured_snr_db": _median_snr(pr.snr_db),
+        **dict.fromkeys(metric_names(CELL)),
+        "eer_ci95": None, "delta_eer_ci95": None,
         "note": None,
     }
     if not pr.clip_ids:
@@ -190,23 +191,13 @@ def _cell_block(table: Table, cell_id: str, clean_threshold: float | None, st: _
             if table.ok.get(CLEAN_CELL_ID) else "no clean scores to pair with"
         )
         return block
-    block["drift_mean_abs"], block["drift_mean_signed"] = drift(pr.clean_p, pr.cell_p)
-    for name, mask in (("bonafide", ~y), ("spoof", y)):
-        if mask.any():
-            block[f"drift_mean_signed_{name}"] = drift(pr.clean_p[mask], pr.cell_p[mask])[1]
-    if clean_threshold is not None:
-        block["flip_rate"] = flip_rate(pr.clean_raw, pr.cell_raw, clean_threshold)
-        fpr, fnr = error_rates_at(pr.cell_raw, y, clean_threshold)
-        block["fpr_at_clean_threshold"], block["fnr_at_clean_threshold"] = fpr, fnr
+    data = MetricInput(
+        y, pr.cell_raw, pr.cell_p, clean_raw=pr.clean_raw, clean_p=pr.clean_p,
+        clean_threshold=clean_threshold, snr_db=pr.snr_db, costs=st.costs,
+    )  # fmt: skip
+    block.update(compute_block(CELL, data))
     block["note"] = _class_note(n_bona, n_spoof)
-    if block["note"] is not None:
-        return block
-    block["eer"] = compute_eer(pr.cell_raw, y)[0]
-    block["delta_eer"] = block["eer"] - compute_eer(pr.clean_raw, y)[0]
-    block["auroc"] = auroc(pr.cell_raw, y)
-    block["min_dcf"] = min_dcf(pr.cell_raw, y, **st.dcf())[0]
-    block["act_dcf"] = act_dcf(pr.cell_p, y, st.act_threshold_p, **st.dcf())
-    if st.n_bootstrap:
+    if block["note"] is None and st.n_bootstrap:
         weights, clean_b = st.cache.get(pr.clip_ids, y, pr.clean_raw)
         cell_b = weighted_eers(pr.cell_raw, y, weights)
         block["eer_ci95"] = list(percentile_interval(cell_b, CI_LEVEL))
@@ -273,7 +264,8 @@ def build_metrics(
     ``rows``: one per (clip, cell) with ``clip_id, label ("bonafide"/"spoof"), attack,
     cell_id, corruption, severity, raw_score, p_fake, measured_snr_db, error``.
     ``cells``: one per grid cell, clean included, with ``cell_id, corruption,
-    severity, params, family``. ``reference``: another sweep's metrics.json for
+    severity, params, family`` and, from the grid, ``table, series, axis`` (copied
+    into each cell block; ``None`` when absent). ``reference``: another sweep's metrics.json for
     corruption errors. Extra top-level blocks: ``coverage``, ``settings``,
     ``codec_pair`` (null unless ``codec_pair_cells``), ``corruption_errors``
     (``{corruption: {ce, relative_ce, severities, missing_severities, note}}``, keyed

@@ -21,6 +21,22 @@ Cell ids are stable and readable:
 - ``mp3{bitrate_kbps=24}`` explicit parameters (sorted by name);
 - ``mp3@3{bitrate_kbps=24}`` a severity with parameter overrides.
 
+Besides its id, every cell carries what the metrics and the report need so that
+neither has to parse ids or ask the corruption registry:
+
+- ``severity``: 1..5, 0 for clean, ``None`` for a cell given by explicit parameters;
+- ``table``: the severity table its level comes from (``li2025``, ``asvspoof5_nb``),
+  ``None`` for explicit parameters, cascades (each stage uses its own table) and clean;
+- ``series``: the curve it belongs to, its id without the ``@severity``: ``mp3`` for
+  ``mp3@3``, ``opus[asvspoof5_nb]`` for ``opus[asvspoof5_nb]@2``. A cell given by
+  explicit parameters, or a severity with overrides, is a series of its own (its id):
+  it is not a point of the table's curve;
+- ``axis``: the parameter its severity table varies (the first whose value changes
+  over the 5 levels; for a cascade the first such parameter of the first stage that
+  has one, written ``stage.param``), that parameter's unit and this cell's value of it;
+- ``family``: the corruption family; a cascade takes ``neural_codec`` when a stage is a
+  neural codec, else its stages' common family (``codec`` for codec chains).
+
 An entry with ``optional: true`` (used by presets for cells that need something
 the user may not have, e.g. ``background_noise`` without a noise folder) is
 dropped with a note when it cannot be built; any other build failure is an error.
@@ -47,16 +63,46 @@ _GRID_KEYS = {"cells", "codec_pair", "notes", "description", "name"}
 
 
 @dataclass(frozen=True)
+class Axis:
+    """What a cell's severity means physically: ``bitrate_kbps`` in ``kbps`` = ``24.0``.
+
+    ``param`` is ``None`` (and so are ``unit`` and ``value``) when nothing varies,
+    e.g. for the clean cell.
+    """
+
+    param: str | None
+    unit: str | None
+    value: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"param": self.param, "unit": self.unit, "value": self.value}
+
+
+#: The axis of a cell with no varying parameter (the clean cell).
+NO_AXIS = Axis(None, None, None)
+
+
+@dataclass(frozen=True)
 class Cell:
-    """One grid cell: a configured corruption node and its stable id."""
+    """One grid cell: a configured corruption node, its stable id and its place in the report.
+
+    ``severity`` is ``None`` for a cell given by explicit parameters; ``series``
+    defaults to the cell id (a series of its own). See the module docstring.
+    """
 
     cell_id: str
     corruption: str
-    severity: int
+    severity: int | None
     params: dict[str, Any]
     table: str | None
     node: Node
     family: str
+    series: str | None = None
+    axis: Axis = NO_AXIS
+
+    def __post_init__(self) -> None:
+        if self.series is None:
+            object.__setattr__(self, "series", self.cell_id)
 
     def to_dict(self) -> dict[str, Any]:
         """The cell as stored in the store and handed to the metrics (``node`` as its dict)."""
@@ -67,6 +113,8 @@ class Cell:
             "params": dict(self.params),
             "table": self.table,
             "family": self.family,
+            "series": self.series,
+            "axis": self.axis.to_dict(),
             "node": self.node.to_dict(),
         }
 
@@ -100,7 +148,7 @@ class Grid:
 
 def clean_cell() -> Cell:
     """The clean identity cell every grid starts with."""
-    return Cell("clean", "clean", 0, {}, None, Clean(), "clean")
+    return Cell("clean", "clean", 0, {}, None, Clean(), "clean", "clean", NO_AXIS)
 
 
 def format_value(value: Any) -> str:
@@ -127,8 +175,49 @@ def cell_id_for(name: str, severity: int | None, params: Mapping[str, Any], tabl
 
 
 def family_of(name: str) -> str:
-    """The corruption family (``graph`` for cascades)."""
-    return "graph" if name in CASCADES else get(name).family
+    """The corruption family; a cascade's comes from its stages (see the module docstring)."""
+    if name not in CASCADES:
+        return get(name).family
+    stages = {get(stage).family for stage in CASCADES[name].stages}
+    if "neural_codec" in stages:
+        return "neural_codec"
+    return stages.pop() if len(stages) == 1 else "graph"
+
+
+def _varying(name: str, table: str | None) -> list[str]:
+    """Parameters whose value changes across the 5 levels of ``name``'s table (main table for None)."""
+    cls = get(name)
+    if cls.levels is None and table is None:
+        return []
+    levels = cls.severity_table(table).levels
+    keys = list(dict.fromkeys(k for level in levels for k in level))
+    return [k for k in keys if len({repr(level.get(k)) for level in levels}) > 1]
+
+
+def _unit(name: str, param: str) -> str:
+    return next((p.unit for p in get(name).params if p.name == param), "")
+
+
+def _axis(name: str, table: str | None, explicit: Mapping[str, Any] | None, effective: Mapping[str, Any]) -> Axis:
+    """The parameter a cell's severity varies, with its unit and the cell's value of it.
+
+    ``explicit``: the parameters of a cell given without a severity; its axis is the
+    table's varying parameter when given, else the first given (by name).
+    """
+    if name in CASCADES:
+        spec = CASCADES[name]
+        for stage, stage_table in zip(spec.stages, spec.stage_tables or (None,) * len(spec.stages)):
+            varying = _varying(stage, stage_table)
+            if varying:
+                value = (effective.get(stage) or {}).get(varying[0])
+                return Axis(f"{stage}.{varying[0]}", _unit(stage, varying[0]), value)
+        return NO_AXIS
+    varying = _varying(name, table)
+    if explicit:
+        varying = [k for k in varying if k in explicit] or sorted(explicit)
+    if not varying:
+        return NO_AXIS
+    return Axis(varying[0], _unit(name, varying[0]), effective.get(varying[0]))
 
 
 def make_cell(
@@ -142,18 +231,25 @@ def make_cell(
         raise ValueError(f"Cell for {name} needs a severity or params")
     if table is not None and name in CASCADES:
         raise ValueError(f"Cascade {name!r} has no named tables; got table {table!r}")
+    main = None if name in CASCADES else get(name).levels
     # The main table's name is left out of the id so `mp3@3` stays `mp3@3`.
-    if table is not None and table == (get(name).levels.name if get(name).levels else None):
+    if table is not None and main is not None and table == main.name:
         table = None
     node = create(name, severity=severity, params=params or None, table=table)
+    cell_id = cell_id_for(name, severity, params, table)
+    used_table = None
+    if severity is not None and name not in CASCADES:
+        used_table = table if table is not None else (main.name if main is not None else None)
     return Cell(
-        cell_id_for(name, severity, params, table),
+        cell_id,
         name,
-        int(severity) if severity is not None else 0,
+        int(severity) if severity is not None else None,
         params,
-        table,
+        used_table,
         node,
         family_of(name),
+        cell_id_for(name, None, {}, table) if severity is not None and not params else cell_id,
+        _axis(name, table, params if severity is None else None, _effective_params(node.to_dict(), params)),
     )
 
 
@@ -270,11 +366,16 @@ def load_grid(spec: str | os.PathLike[str] | Grid) -> Grid:
 
 
 def cells_for_metrics(cells: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The ``cells`` argument of ``build_metrics`` from ``Cell.to_dict`` dicts (as the store keeps them):
-    id, corruption, severity, family and the effective parameters read from the node."""
+    """The ``cells`` argument of ``build_metrics`` from ``Cell.to_dict`` dicts: id, corruption,
+    severity, family, table, series, axis and the effective parameters read from the node.
+
+    Dicts without ``table``/``series``/``axis`` (cells stored before they existed) get
+    ``None``, the cell id and an empty axis."""
     return [
         {"cell_id": c["cell_id"], "corruption": c["corruption"], "severity": c["severity"],
-         "params": _effective_params(c["node"], c.get("params", {})), "family": c["family"]}
+         "params": _effective_params(c["node"], c.get("params", {})), "family": c["family"],
+         "table": c.get("table"), "series": c.get("series") or c["cell_id"],
+         "axis": dict(c.get("axis") or NO_AXIS.to_dict())}
         for c in cells
     ]  # fmt: skip
 
