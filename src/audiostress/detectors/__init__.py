@@ -10,6 +10,7 @@
 
 from .base import Detector, DetectorError, DetectorLoadError, Scores
 from .card import CardError, card_schema, read_card
+from .detector_spec import DetectorSpec
 from .factory import TRUST_CHECKPOINT_HELP
 from .load import load_detector
 from .spec import InputSpec, OutputSpec
@@ -20,6 +21,7 @@ __all__ = [
     "Detector",
     "DetectorError",
     "DetectorLoadError",
+    "DetectorSpec",
     "InputSpec",
     "OutputSpec",
     "Scores",

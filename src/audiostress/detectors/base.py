@@ -74,7 +74,8 @@ class Detector:
     """A loaded detector. Build one with ``load_detector``; call ``score`` on clips.
 
     ``forward`` maps ``[B, T]`` float32 audio on ``device`` to the model output
-    that ``output`` describes. ``provenance`` holds loader facts for ``describe``.
+    that ``output`` describes. ``provenance`` holds loader facts for ``describe``;
+    ``spec`` is the ``DetectorSpec`` it was loaded from (None when built by hand).
     """
 
     def __init__(
@@ -88,6 +89,7 @@ class Detector:
         precision: str = "fp32",
         batch_size: int = 16,
         provenance: dict[str, Any] | None = None,
+        spec: Any = None,
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"Expected `precision` in {{{', '.join(PRECISIONS)}}}, got {precision!r}")
@@ -100,6 +102,8 @@ class Detector:
         self.precision = precision
         self.batch_size = batch_size
         self.provenance = dict(provenance or {})
+        #: The ``DetectorSpec`` that built this detector (None when it was built by hand).
+        self.spec = spec
         self._forward = forward
         self._batch_limit = batch_size
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
+from .grammar import PREFIXES as PREFIXES  # re-exported: the spec prefixes
+from .grammar import resolve_path, resolve_spec
 from .spec import AGGREGATES, CHANNELS, CROPS, KINDS, PADS, InputSpec, OutputSpec
-
-PREFIXES = ("torchscript:", "onnx:", "hf:")
 
 CARD_KEYS: dict[str, str] = {
     "name": "string; the detector's name in reports (default: derived from the spec)",
@@ -88,18 +88,7 @@ def is_card(spec: Any) -> bool:
 
 def resolve_spec_paths(spec: str, base: Path) -> str:
     """Make the file part of a spec absolute relative to ``base`` (module specs are unchanged)."""
-    for prefix in PREFIXES:
-        if spec.startswith(prefix):
-            return prefix + str(_resolve(spec[len(prefix) :], base))
-    target, sep, attr = spec.rpartition(":")
-    if sep and (target.endswith(".py") or "/" in target or "\\" in target):
-        return f"{_resolve(target, base)}:{attr}"
-    return spec
-
-
-def _resolve(path: str, base: Path) -> Path:
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else (base / p).resolve()
+    return resolve_spec(spec, base)
 
 
 def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -134,7 +123,7 @@ def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:
     ckpt = data.get("checkpoint")
     if ckpt is not None and not isinstance(ckpt, str):
         raise CardError(f"{p}: expected `checkpoint` to be a path or null, got {ckpt!r}")
-    out["checkpoint"] = None if ckpt is None else str(_resolve(ckpt, base))
+    out["checkpoint"] = None if ckpt is None else str(resolve_path(ckpt, base))
     for section in ("kwargs", "input", "output"):
         value = data.get(section) or {}
         if not isinstance(value, Mapping):

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .base import DetectorLoadError
+from .grammar import is_path_spec, split_factory_spec
 from .loaded import Loaded, sha256_of
 
 #: Help text of the CLI flag ``--trust-checkpoint`` (the sweep command uses this constant).
@@ -35,20 +36,18 @@ TRUST_CHECKPOINT_HELP = (
 #: Keys under which training scripts commonly nest the state dict.
 _NESTED_KEYS = ("state_dict", "model_state_dict", "model", "net", "module")
 
-
-def is_path_spec(target: str) -> bool:
-    """Whether the part before ``:factory`` is a file path rather than a dotted module name."""
-    return target.endswith(".py") or "/" in target or "\\" in target
-
-
-def split_factory_spec(spec: str) -> tuple[str, str]:
-    """``"a/b.py:build"`` -> ``("a/b.py", "build")``; raises ValueError on other shapes."""
-    target, sep, attr = spec.rpartition(":")
-    if not sep or not target or not attr.isidentifier():
-        raise ValueError(
-            f"Expected a detector spec like `path/to/model.py:build` or `pkg.module:build`, got {spec!r}"
-        )
-    return target, attr
+__all__ = [
+    "TRUST_CHECKPOINT_HELP",
+    "as_forward",
+    "callable_ref",
+    "is_path_spec",
+    "load_callable",
+    "load_factory",
+    "load_state",
+    "read_checkpoint",
+    "resolve_factory",
+    "split_factory_spec",
+]
 
 
 def resolve_factory(spec: str) -> Callable[..., Any]:
@@ -207,6 +206,12 @@ def load_factory(
     )
 
 
+def callable_ref(model: Any) -> str:
+    """``python:module.qualname`` of a function, class or instance (an instance names its class)."""
+    module = getattr(model, "__module__", None) or type(model).__module__
+    return f"python:{module}.{getattr(model, '__qualname__', type(model).__qualname__)}"
+
+
 def load_callable(
     model: Callable[..., Any],
     *,
@@ -225,8 +230,7 @@ def load_callable(
         forward=as_forward(model, device, label),
         name=label,
         provenance={
-            "spec": f"python:{getattr(model, '__module__', None) or type(model).__module__}."
-            f"{getattr(model, '__qualname__', type(model).__qualname__)}",
+            "spec": callable_ref(model),
             "loader": "callable",
             "checkpoint": None if checkpoint is None else str(checkpoint),
             "checkpoint_sha256": sha256_of(checkpoint),

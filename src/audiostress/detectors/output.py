@@ -159,8 +159,8 @@ def aggregate(raw: Tensor, how: str) -> tuple[float, float]:
         r = float(raw.reshape(()))
         return r, float(torch.sigmoid(raw.reshape(())))
     if how == "max":
-        r = raw.max()
-        return float(r), float(torch.sigmoid(r))
+        best = raw.max()
+        return float(best), float(torch.sigmoid(best))
     n = float(raw.numel())
     log_p = torch.logsumexp(torch.nn.functional.logsigmoid(raw), dim=0) - np.log(n)
     log_q = torch.logsumexp(torch.nn.functional.logsigmoid(-raw), dim=0) - np.log(n)
