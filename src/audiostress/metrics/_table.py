@@ -1,4 +1,9 @@
-"""Private: turn the sweep's row table into per-cell score maps, and JSON-safe output."""
+"""Private: turn the sweep's row table into per-cell score maps, and JSON-safe output.
+
+Rows are :class:`audiostress.runners.rows.ScoreRow` objects or mappings keyed by
+its field names (``scores.csv`` rows read back, store rows); the columns read here
+are named from that one schema.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from ..runners.rows import KEY_COLUMNS, SCORE_COLUMNS, ScoreRow
+
 CLEAN_CELL_ID = "clean"
+
+#: Columns every row must have; the other ``SCORE_COLUMNS`` may be absent (read as empty).
+REQUIRED_COLUMNS: tuple[str, ...] = (*KEY_COLUMNS, "label")
 
 _LABELS = {"bonafide": False, "bona-fide": False, "bona_fide": False, "spoof": True}
 
@@ -60,7 +70,19 @@ def _score_problem(raw: float | None, p: float | None) -> str | None:
     return None
 
 
-def build_table(rows: Sequence[Mapping[str, Any]], cells: Sequence[Mapping[str, Any]]) -> Table:
+def _as_mapping(row: ScoreRow | Mapping[str, Any], index: int) -> Mapping[str, Any]:
+    if isinstance(row, ScoreRow):
+        return row.as_dict()
+    missing = [c for c in REQUIRED_COLUMNS if c not in row]
+    if missing:
+        raise ValueError(
+            f"build_metrics: row {index} lacks column {missing[0]!r}; rows need {', '.join(REQUIRED_COLUMNS)} "
+            f"(and may carry the rest of {', '.join(c for c in SCORE_COLUMNS if c not in REQUIRED_COLUMNS)})"
+        )
+    return row
+
+
+def build_table(rows: Sequence[ScoreRow | Mapping[str, Any]], cells: Sequence[Mapping[str, Any]]) -> Table:
     """Group rows by cell; rows with an error (or a non-finite score) become failures."""
     table = Table()
     for cell in cells:
@@ -69,7 +91,8 @@ def build_table(rows: Sequence[Mapping[str, Any]], cells: Sequence[Mapping[str, 
         table.ok.setdefault(cid, {})
         table.error_counts.setdefault(cid, 0)
     seen: set[tuple[str, str]] = set()
-    for i, row in enumerate(rows):
+    for i, given in enumerate(rows):
+        row = _as_mapping(given, i)
         clip_id, cell_id = str(row["clip_id"]), str(row["cell_id"])
         if (clip_id, cell_id) in seen:
             raise ValueError(f"build_metrics: duplicate row for clip {clip_id!r} in cell {cell_id!r}")

@@ -182,17 +182,23 @@ METRICS: tuple[Metric, ...] = (
 )
 
 
-def metric_names(block: str) -> list[str]:
+def metric_names(block: str, metrics: Sequence[Metric] = METRICS) -> list[str]:
     """The keys the metric table writes into a ``block`` (``CLEAN`` or ``CELL``)."""
-    return [m.name for m in METRICS if block in m.blocks]
+    return [m.name for m in metrics if block in m.blocks]
 
 
-def compute_block(block: str, data: MetricInput) -> dict[str, Any]:
-    """Every metric of ``block`` on ``data``; ``None`` for the entries whose requirements are not met."""
+def compute_block(block: str, data: MetricInput, metrics: Sequence[Metric] = METRICS) -> dict[str, Any]:
+    """Every metric of ``block`` on ``data``; ``None`` for the entries whose requirements are not met.
+
+    ``metrics``: the table to walk (:data:`METRICS` unless given).
+    """
     if block not in (CLEAN, CELL):
         raise ValueError(f"compute_block: expected block {CLEAN!r} or {CELL!r}, got {block!r}")
+    names = [m.name for m in metrics]
+    if len(set(names)) != len(names):
+        raise ValueError(f"compute_block: metric names must be unique, got {names}")
     out: dict[str, Any] = {}
-    for metric in METRICS:
+    for metric in metrics:
         if block not in metric.blocks:
             continue
         usable = (not metric.both_classes or data.both_classes) and (

@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..runners.rows import ScoreRow
 from ._table import CLEAN_CELL_ID, Paired, Table, build_table, json_safe, paired
 from .bootstrap import percentile_interval, resample_weights, weighted_eers
 from .cell_metrics import CELL, CLEAN, Costs, MetricInput, compute_block, metric_names
@@ -247,7 +248,7 @@ def _provenance(provenance: Mapping[str, Any], seed: int) -> dict[str, Any]:
 
 
 def build_metrics(
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[ScoreRow | Mapping[str, Any]],
     cells: Sequence[Mapping[str, Any]],
     provenance: Mapping[str, Any],
     *,
@@ -261,8 +262,10 @@ def build_metrics(
 ) -> dict[str, Any]:
     """The ``metrics.json`` dict (schema 1) for one sweep; see the module docstring.
 
-    ``rows``: one per (clip, cell) with ``clip_id, label ("bonafide"/"spoof"), attack,
-    cell_id, corruption, severity, raw_score, p_fake, measured_snr_db, error``.
+    ``rows``: one per (clip, cell), :class:`~audiostress.runners.rows.ScoreRow` objects
+    or mappings with its fields (``clip_id, label ("bonafide"/"spoof"), attack,
+    cell_id, corruption, severity, raw_score, p_fake, measured_snr_db, error``;
+    ``clip_id``, ``cell_id`` and ``label`` are required).
     ``cells``: one per grid cell, clean included, with ``cell_id, corruption,
     severity, params, family`` and, from the grid, ``table, series, axis`` (copied
     into each cell block; ``None`` when absent). ``reference``: another sweep's metrics.json for
