@@ -55,11 +55,16 @@ def main() -> None:
     for rate, chunk_s in ((24000, 10.0), (48000, 1.0)):
         model = _untrained(rate, args.device)
         encodec_roundtrip(model, x[:1], SR, 6.0, chunk_s)  # warm-up
-        batched = _best_of(lambda: encodec_roundtrip(model, x, SR, 6.0, chunk_s), args.repeats)
-        per_clip = _best_of(
-            lambda: [encodec_roundtrip(model, x[i : i + 1], SR, 6.0, chunk_s) for i in range(args.clips)],
-            args.repeats,
-        )
+
+        def batched_pass(model: object = model, chunk_s: float = chunk_s) -> None:
+            encodec_roundtrip(model, x, SR, 6.0, chunk_s)
+
+        def per_clip_pass(model: object = model, chunk_s: float = chunk_s) -> None:
+            for i in range(args.clips):
+                encodec_roundtrip(model, x[i : i + 1], SR, 6.0, chunk_s)
+
+        batched = _best_of(batched_pass, args.repeats)
+        per_clip = _best_of(per_clip_pass, args.repeats)
         audio_s = args.clips * args.seconds
         print(
             f"encodec_{rate // 1000}k on {args.device}: {args.clips} x {args.seconds:g} s clips | "
