@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+import tiny_models
 import torch
 
 from audiostress.detectors import DetectorError, load_detector
@@ -61,20 +62,8 @@ def test_onnx_without_onnxruntime_names_the_install_command(tmp_path, monkeypatc
 
 
 def _tiny_hf(tmp_path, id2label):
-    transformers = pytest.importorskip("transformers")
-    config = transformers.Wav2Vec2Config(
-        hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
-        conv_dim=(8, 8), conv_stride=(5, 4), conv_kernel=(10, 8), num_conv_pos_embeddings=8,
-        num_conv_pos_embedding_groups=2, classifier_proj_size=8, num_labels=len(id2label),
-        id2label=id2label, label2id={v: k for k, v in id2label.items()},
-    )
-    with torch.random.fork_rng():  # the random init draws from global RNG; keep it local
-        torch.manual_seed(0)
-        model = transformers.Wav2Vec2ForSequenceClassification(config).eval()
-    extractor = transformers.Wav2Vec2FeatureExtractor(sampling_rate=16000, do_normalize=True, return_attention_mask=False)
-    model.save_pretrained(tmp_path)
-    extractor.save_pretrained(tmp_path)
-    return model, extractor
+    pytest.importorskip("transformers")
+    return tiny_models.save_tiny_hf(tmp_path, id2label)
 
 
 def test_hf_classifier_matches_direct_forward(tmp_path, audio_batch):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -42,3 +44,35 @@ def reference(hidden: int, seed: int) -> TinyNet:
     model = build_plain(hidden)
     model.load_state_dict(random_state(hidden, seed))
     return model.eval()
+
+
+def score_pickled_spec(payload: bytes, audio: Tensor, threads: int) -> tuple[bytes, bytes]:
+    """Run in another process: unpickle a DetectorSpec, load it, score `audio` [N, T] at 16 kHz.
+
+    Returns the raw bytes of raw_score and p_fake, for a bitwise comparison.
+    """
+    import pickle
+
+    torch.set_num_threads(threads)  # this process only: match the parent's reduction order
+    detector = pickle.loads(payload).load()
+    scores = detector.score([clip.unsqueeze(0) for clip in audio], 16000, clip_ids=[str(i) for i in range(len(audio))])
+    return scores.raw_score.numpy().tobytes(), scores.p_fake.numpy().tobytes()
+
+
+def save_tiny_hf(folder: Any, id2label: dict[int, str]) -> tuple[Any, Any]:
+    """Save a tiny wav2vec2 audio classifier and its feature extractor to ``folder`` (needs transformers)."""
+    import transformers
+
+    config = transformers.Wav2Vec2Config(
+        hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+        conv_dim=(8, 8), conv_stride=(5, 4), conv_kernel=(10, 8), num_conv_pos_embeddings=8,
+        num_conv_pos_embedding_groups=2, classifier_proj_size=8, num_labels=len(id2label),
+        id2label=id2label, label2id={v: k for k, v in id2label.items()},
+    )  # fmt: skip
+    with torch.random.fork_rng():  # the random init draws from global RNG; keep it local
+        torch.manual_seed(0)
+        model = transformers.Wav2Vec2ForSequenceClassification(config).eval()
+    extractor = transformers.Wav2Vec2FeatureExtractor(sampling_rate=16000, do_normalize=True, return_attention_mask=False)
+    model.save_pretrained(folder)
+    extractor.save_pretrained(folder)
+    return model, extractor
