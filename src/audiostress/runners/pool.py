@@ -27,6 +27,9 @@ items, key=None)`` yields ``fn(item)`` for every item **in input order**.
   threads so ``workers`` processes do not oversubscribe the cores. PyAV, the
   ffmpeg subprocess backend and pedalboard all work inside spawned workers.
   ``workers`` 0 or 1 runs everything in the calling process (no pickling).
+- Streaming: ``stream(fn, on_crash=..., max_results=N)`` returns a ``PoolStream``
+  (``stream.py``) that feeds ``imap`` from a background thread: ``submit`` items
+  as they come, ``get`` results in order, at most ``N`` results waiting.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
+
+from .stream import PoolStream
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -164,6 +169,20 @@ class WorkerPool:
         if self.in_process:
             return self._imap_local(fn, items, key)
         return self._imap_processes(fn, items, key, on_crash)
+
+    def stream(
+        self,
+        fn: Callable[[T], R],
+        *,
+        on_crash: Callable[[T, BaseException], R] | None = None,
+        max_results: int | None = None,
+    ) -> PoolStream[T, R]:
+        """A background feeder of ``imap(fn, ...)``: ``submit`` items, ``get`` results in order, then ``close``.
+
+        At most ``max_results`` results (default ``max_in_flight``) wait for the
+        caller; see ``stream.py`` for the memory and deadlock guarantees.
+        """
+        return PoolStream(self, fn, on_crash=on_crash, max_results=max_results)
 
     def _imap_local(self, fn: Callable[[T], R], items: Iterable[T], key: Callable[[T], object] | None) -> Iterator[R]:
         for index, item in enumerate(items):
