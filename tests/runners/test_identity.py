@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -60,12 +61,18 @@ def test_a_copy_elsewhere_resumes_and_a_namesake_with_other_content_is_refused(
 
 
 def test_a_shard_without_groups_warns_naming_the_shard_and_the_groups(
-    tmp_path: Path, dataset_dir: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, dataset_dir: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    res = sweep(tmp_path, dataset_dir, tmp_path / "s3", shard="3/3")  # 12 clips form 2 groups
+    with caplog.at_level(logging.INFO, logger="audiostress"):
+        res = sweep(tmp_path, dataset_dir, tmp_path / "s3", shard="3/3")  # 12 clips form 2 groups
     assert res.n_scored == 0
-    err = capsys.readouterr().err
-    assert "warning: shard 3/3 holds no clips" in err and "2 group(s)" in err
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name.startswith("audiostress")]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("shard 3/3 holds no clips") and "2 group(s)" in warnings[0]
+    # The summary is logged at INFO, and the library itself writes nothing to stdout or stderr.
+    infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO and r.name == "audiostress.sweep"]
+    assert infos[-1].startswith("audiostress sweep: 0 scored, 0 errors, 0 already done")
+    assert capsys.readouterr() == ("", "")
 
 
 def test_detector_identity_follows_content_not_location(tmp_path: Path) -> None:

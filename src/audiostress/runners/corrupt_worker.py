@@ -1,9 +1,11 @@
 """The per-item work function the sweep hands to the CPU worker pool.
 
 ``corrupt_item`` is a module-level function (picklable for process workers):
-payload ``(node dict, clean audio [C, T] numpy, sample_rate, seed)`` ->
-``CorruptResult`` with the corrupted audio, its measured SNR against the clean
-clip and the time taken, or the error text. Failures are caught here and
+a ``CpuTask`` (the (clip, cell) key, node dict, clean audio [C, T] numpy,
+sample_rate, seed), or the bare tuple ``(node dict, audio, sample_rate, seed)``,
+-> ``CorruptResult`` with the corrupted audio, its measured SNR against the clean
+clip and the time taken, or the error text, plus the task's key so the engine
+can check that a result belongs to the pair it expects. Failures are caught here and
 returned as data, so one bad item never stops the pool's stream; an item whose
 worker process dies becomes ``crashed_item``'s error result (the pool's ``on_crash``).
 """
@@ -24,6 +26,25 @@ from ..seeding import make_generator
 
 Payload = tuple[dict[str, Any], np.ndarray, int, int]
 
+
+@dataclass(frozen=True)
+class CpuTask:
+    """One clip to corrupt on CPU under one cell: what a worker process needs, and the pair's key."""
+
+    clip_id: str
+    cell_id: str
+    node: dict[str, Any]
+    audio: np.ndarray
+    sample_rate: int
+    seed: int
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.clip_id, self.cell_id)
+
+    def payload(self) -> Payload:
+        return (self.node, self.audio, self.sample_rate, self.seed)
+
 _NODES: dict[str, Node] = {}
 _MAX_CACHED_NODES = 64
 
@@ -36,6 +57,8 @@ class CorruptResult:
     snr_db: float | None
     elapsed_ms: float
     error: str | None = None
+    #: The (clip_id, cell_id) of the task (``None`` for a bare tuple payload).
+    key: tuple[str, str] | None = None
 
 
 def node_from_dict(data: dict[str, Any]) -> Node:
@@ -59,28 +82,39 @@ def corrupt_tensor(node: Node, audio: torch.Tensor, sample_rate: int, seed: int)
     return out
 
 
-def corrupt_item(payload: Payload) -> CorruptResult:
+def _unpack(task: CpuTask | Payload) -> tuple[Payload, tuple[str, str] | None]:
+    if isinstance(task, CpuTask):
+        return task.payload(), task.key
+    return task, None
+
+
+def _label(node_dict: dict[str, Any]) -> str:
+    return str(node_dict.get("name") or node_dict.get("type", "corruption"))
+
+
+def corrupt_item(task: CpuTask | Payload) -> CorruptResult:
     """Corrupt one clip on CPU; exceptions come back as ``CorruptResult.error``."""
-    node_dict, audio_np, sample_rate, seed = payload
+    (node_dict, audio_np, sample_rate, seed), key = _unpack(task)
     start = time.perf_counter()
     try:
         node = node_from_dict(node_dict)
         clean = torch.from_numpy(np.ascontiguousarray(audio_np))
         out = corrupt_tensor(node, clean, int(sample_rate), int(seed))
         snr = float(snr_db(clean, out)[0])
-        return CorruptResult(out.numpy(), snr, (time.perf_counter() - start) * 1e3)
+        return CorruptResult(out.numpy(), snr, (time.perf_counter() - start) * 1e3, key=key)
     except Exception as exc:  # reported as an error row for this (clip, cell)
-        label = node_dict.get("name") or node_dict.get("type", "corruption")
-        return CorruptResult(None, None, (time.perf_counter() - start) * 1e3, f"corruption {label} failed: {one_line(exc)}")
+        message = f"corruption {_label(node_dict)} failed: {one_line(exc)}"
+        return CorruptResult(None, None, (time.perf_counter() - start) * 1e3, message, key=key)
 
 
-def crashed_item(payload: Payload, error: BaseException) -> CorruptResult:
+def crashed_item(task: CpuTask | Payload, error: BaseException) -> CorruptResult:
     """The result of an item whose worker process died (``WorkerPool`` ``on_crash``): an error row."""
-    node_dict = payload[0]
-    label = node_dict.get("name") or node_dict.get("type", "corruption")
-    return CorruptResult(None, None, 0.0, f"worker process died while corrupting with {label}: {one_line(error)}")
+    (node_dict, *_), key = _unpack(task)
+    message = f"worker process died while corrupting with {_label(node_dict)}: {one_line(error)}"
+    return CorruptResult(None, None, 0.0, message, key=key)
 
 
 def one_line(exc: BaseException) -> str:
+    """``"TypeName: first line of the message"``, for error rows."""
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

@@ -9,16 +9,19 @@ rows and cells), so merging all shards gives what one run gives.
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .store import SCORE_COLUMNS, STORE_NAME, Store, StoreError, describe_difference, fingerprint_of
+from .export import ExportContext, exporters_for, run_exporters
+from .rows import SCORE_COLUMNS, TIMING_COLUMNS
+from .store import STORE_NAME, Store, StoreError, describe_difference, fingerprint_of
 
+logger = logging.getLogger("audiostress.merge")
 #: Columns compared when the same pair appears in two shards (timing may differ).
-_VALUE_COLUMNS = tuple(c for c in SCORE_COLUMNS if c != "elapsed_ms")
+_VALUE_COLUMNS = tuple(c for c in SCORE_COLUMNS if c not in TIMING_COLUMNS)
 
 
 def merge_sweeps(
@@ -34,12 +37,13 @@ def merge_sweeps(
     Raises ``StoreError`` when a directory has no store, the fingerprints differ
     (naming what differs), or two shards disagree on a pair.
     """
-    from .sweep import export_results, write_sweep_report
-
     if not shard_dirs:
         raise StoreError("Give at least one shard directory to merge")
     out_dir = Path(out)
-    configs, provenances, cells, rows = [], [], None, {}
+    configs: list[dict[str, Any]] = []
+    provenances: list[dict[str, Any]] = []
+    cells: list[dict[str, Any]] | None = None
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
     for d in shard_dirs:
         path = Path(d) / STORE_NAME
         if not path.is_file():
@@ -70,11 +74,10 @@ def merge_sweeps(
         store.write_rows(rows.values())
         merged = store.rows()
     config = configs[0]
-    metrics = export_results(
+    context = ExportContext(
         out_dir, merged, cells or [], config["grid"].get("codec_pair"), provenance,
         seed=int(config["seed"]), n_bootstrap=n_bootstrap, reference=reference,
     )  # fmt: skip
-    print(f"audiostress merge: {len(merged)} rows from {len(shard_dirs)} shard(s) -> {out_dir}", file=sys.stderr)
-    if report:
-        write_sweep_report(out_dir)
-    return metrics
+    run_exporters(context, exporters_for(report))
+    logger.info("audiostress merge: %d rows from %d shard(s) -> %s", len(merged), len(shard_dirs), out_dir)
+    return context.metrics or {}

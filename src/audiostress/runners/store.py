@@ -2,9 +2,10 @@
 
 Tables:
 
-- ``scores``: one row per (clip_id, cell_id) (the primary key) with label, attack,
-  corruption, severity, raw_score, p_fake, measured_snr_db, error and elapsed_ms;
-- ``cells``: the grid, one row per cell with its position and exact node dict;
+- ``scores``: one row per (clip_id, cell_id) (the primary key); its columns are
+  ``ScoreRow``'s fields (``rows.py``), severity empty for explicit-parameter cells;
+- ``cells``: the grid, one row per cell with its position, exact node dict and its
+  place in the report (severity table, series, axis), so a merge needs nothing else;
 - ``runs``: one row per invocation with the provenance JSON, the config
   fingerprint (detector spec + checkpoint hash, dataset, grid, seed) and the shard.
 
@@ -27,30 +28,33 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-STORE_NAME = "results.sqlite"
-#: The scores.csv columns, in DESIGN.md order.
-CSV_COLUMNS = (
-    "clip_id", "label", "attack", "cell_id", "corruption", "severity",
-    "raw_score", "p_fake", "measured_snr_db", "error",
-)  # fmt: skip
-SCORE_COLUMNS = CSV_COLUMNS + ("elapsed_ms",)
+from .rows import CSV_COLUMNS, KEY_COLUMNS, SCORE_COLUMNS, ScoreRow, sql_columns
 
-_SCHEMA = """
+__all__ = [
+    "CSV_COLUMNS", "SCORE_COLUMNS", "STORE_NAME", "Store", "StoreError", "canonical_json", "describe_difference",
+    "export_scores_csv", "fingerprint_of",
+]  # fmt: skip
+
+STORE_NAME = "results.sqlite"
+
+# The scores table is derived from ScoreRow; the cells' severity is empty for explicit-parameter cells.
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS scores (
-    clip_id TEXT NOT NULL, cell_id TEXT NOT NULL, label TEXT NOT NULL, attack TEXT,
-    corruption TEXT NOT NULL, severity INTEGER NOT NULL, raw_score REAL, p_fake REAL,
-    measured_snr_db REAL, error TEXT, elapsed_ms REAL,
-    PRIMARY KEY (clip_id, cell_id)
+    {", ".join(sql_columns())},
+    PRIMARY KEY ({", ".join(KEY_COLUMNS)})
 );
 CREATE TABLE IF NOT EXISTS cells (
     cell_id TEXT PRIMARY KEY, position INTEGER NOT NULL, corruption TEXT NOT NULL,
-    severity INTEGER NOT NULL, params TEXT NOT NULL, family TEXT NOT NULL, node TEXT NOT NULL
+    severity INTEGER, params TEXT NOT NULL, family TEXT NOT NULL, node TEXT NOT NULL,
+    table_name TEXT, series TEXT, axis TEXT
 );
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, fingerprint TEXT NOT NULL, config TEXT NOT NULL,
     provenance TEXT NOT NULL, shard TEXT, created TEXT NOT NULL
 );
 """
+#: Cell columns added after the first stores were written: added to an older store when it is opened.
+_LATER_CELL_COLUMNS = ("table_name TEXT", "series TEXT", "axis TEXT")
 
 
 class StoreError(ValueError):
@@ -101,6 +105,10 @@ class Store:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.executescript(_SCHEMA)
+            have = {r[1] for r in self.conn.execute("PRAGMA table_info(cells)")}
+            for column in _LATER_CELL_COLUMNS:
+                if column.split()[0] not in have:
+                    self.conn.execute(f"ALTER TABLE cells ADD COLUMN {column}")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a usable results store ({exc})") from exc
 
@@ -142,10 +150,12 @@ class Store:
         with self.transaction():
             if self.config() is None:
                 self.conn.executemany(
-                    "INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO cells (cell_id, position, corruption, severity, params, family, node, table_name, "
+                    "series, axis) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
-                        (c["cell_id"], i, c["corruption"], int(c["severity"]), canonical_json(c.get("params", {})),
-                         c.get("family", ""), canonical_json(c.get("node", {})))
+                        (c["cell_id"], i, c["corruption"], _severity(c.get("severity")), canonical_json(c.get("params", {})),
+                         c.get("family", ""), canonical_json(c.get("node", {})), c.get("table"), c.get("series"),
+                         canonical_json(c["axis"]) if c.get("axis") is not None else None)
                         for i, c in enumerate(cells)
                     ],
                 )
@@ -167,9 +177,9 @@ class Store:
         """
         return {(a, b) for a, b in self.conn.execute("SELECT clip_id, cell_id FROM scores WHERE error IS NULL")}
 
-    def write_rows(self, rows: Iterable[Mapping[str, Any]]) -> int:
-        """Insert a batch of score rows in one transaction; returns the count."""
-        values = [tuple(_sql_value(r.get(k)) for k in SCORE_COLUMNS) for r in rows]
+    def write_rows(self, rows: Iterable[ScoreRow | Mapping[str, Any]]) -> int:
+        """Insert a batch of score rows (``ScoreRow`` or mappings) in one transaction; returns the count."""
+        values = [tuple(_sql_value(_get(r, k)) for k in SCORE_COLUMNS) for r in rows]
         if not values:
             return 0
         marks = ", ".join("?" for _ in SCORE_COLUMNS)
@@ -178,13 +188,20 @@ class Store:
         return len(values)
 
     def cells(self) -> list[dict[str, Any]]:
-        """The grid cells in grid order (``params`` and ``node`` decoded)."""
+        """The grid cells in grid order, as ``Cell.to_dict`` gave them (``params``, ``node``, ``axis`` decoded).
+
+        A store written before cells carried their table, series and axis leaves those keys out.
+        """
         out = []
-        for cell_id, _, corruption, severity, params, family, node in self.conn.execute(
-            "SELECT cell_id, position, corruption, severity, params, family, node FROM cells ORDER BY position"
+        for cell_id, corruption, severity, params, family, node, table, series, axis in self.conn.execute(
+            "SELECT cell_id, corruption, severity, params, family, node, table_name, series, axis FROM cells "
+            "ORDER BY position"
         ):
-            out.append({"cell_id": cell_id, "corruption": corruption, "severity": severity,
-                        "params": json.loads(params), "family": family, "node": json.loads(node)})
+            cell = {"cell_id": cell_id, "corruption": corruption, "severity": severity, "params": json.loads(params),
+                    "family": family, "node": json.loads(node)}  # fmt: skip
+            if series is not None or axis is not None:
+                cell.update(table=table, series=series, axis=json.loads(axis) if axis is not None else None)
+            out.append(cell)
         return out
 
     def rows(self) -> list[dict[str, Any]]:
@@ -210,6 +227,14 @@ class _Transaction:
         self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
+def _get(row: ScoreRow | Mapping[str, Any], name: str) -> Any:
+    return getattr(row, name) if isinstance(row, ScoreRow) else row.get(name)
+
+
+def _severity(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
 def _sql_value(value: Any) -> Any:
     if isinstance(value, float) and math.isnan(value):
         return None
@@ -224,14 +249,14 @@ def _csv_value(value: Any) -> str:
     return str(value)
 
 
-def export_scores_csv(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
-    """Write ``scores.csv`` (DESIGN.md columns; floats by ``repr``; ``elapsed_ms`` left out)."""
+def export_scores_csv(rows: Sequence[ScoreRow | Mapping[str, Any]], path: str | Path) -> Path:
+    """Write ``scores.csv`` (``CSV_COLUMNS``; floats by ``repr``; an empty severity for explicit-parameter cells)."""
     p = Path(path)
     tmp = p.with_suffix(".csv.tmp")
     with tmp.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for row in rows:
-            writer.writerow([_csv_value(row.get(k)) for k in CSV_COLUMNS])
+            writer.writerow([_csv_value(_get(row, k)) for k in CSV_COLUMNS])
     tmp.replace(p)
     return p

@@ -1,14 +1,19 @@
 """``run_sweep``: one detector × one dataset × one grid -> results.sqlite, scores.csv, metrics.json, report.
 
->>> # doctest: +SKIP
+>>> from pathlib import Path
 >>> from audiostress.runners.sweep import SweepConfig, run_sweep
->>> result = run_sweep(SweepConfig(detector="my_model.py:build", data="data/", grid="quick", out=Path("runs/x")))
+>>> config = SweepConfig(detector="my_model.py:build", data="data/", grid="quick", out=Path("runs/x"))
+>>> result = run_sweep(config)  # doctest: +SKIP
 
 The plan (``plan.py``) keys every (clip, cell) pair and its seed; the engine
 (``engine.py``) loads, corrupts and scores the pending pairs; the store
 (``store.py``) keeps them so an interrupted sweep resumes where it stopped.
-After the pairs are done, ``scores.csv`` and ``metrics.json`` are exported from
-the store and the HTML report is written.
+After the pairs are done, the exporters (``export.py``: ``scores.csv``,
+``metrics.json``, the report) write the results from the store.
+
+Nothing here prints: notes, dataset problems and warnings go to the
+``audiostress.sweep`` logger, and so does the summary line (INFO). A progress
+bar is drawn on stderr only with ``progress=True``.
 """
 
 from __future__ import annotations
@@ -16,21 +21,25 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import logging
 import os
 import platform
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .. import __version__
+from .._version import __version__
 from .engine import Engine
-from .grid import Grid, cells_for_metrics, load_grid
+from .export import ExportContext, exporters_for, run_exporters, write_report_files
+from .grid import Grid, load_grid
 from .plan import Shard, empty_shard_warning, make_plan, parse_shard
 from .progress import Progress
-from .store import STORE_NAME, Store, export_scores_csv
+from .rows import ScoreRow
+from .store import STORE_NAME, Store
+
+logger = logging.getLogger("audiostress.sweep")
 
 #: Detector description keys that do not change scores and so stay out of the fingerprint.
 _NON_SEMANTIC_DETECTOR_KEYS = ("device", "batch_size")
@@ -53,7 +62,10 @@ class SweepConfig:
     limit: int | None = None
     shard: str | Shard | None = None
     strict: bool = False
+    #: Kept for the CLI; a quiet sweep draws no bar even with ``progress``.
     quiet: bool = False
+    #: Draw a rich progress bar on stderr; otherwise progress is logged at DEBUG every few seconds.
+    progress: bool = False
     trust_checkpoint: bool = False
     detector_overrides: dict[str, Any] = field(default_factory=dict)
     audio_dir: str | None = None
@@ -63,8 +75,8 @@ class SweepConfig:
 
 
 @dataclass
-class SweepResult:
-    """What a finished sweep returns."""
+class SweepRun:
+    """What a finished sweep returns (``SweepResult`` is the same class)."""
 
     out_dir: Path
     n_scored: int
@@ -75,15 +87,18 @@ class SweepResult:
     report: Path | None = None
 
 
-def run_sweep(config: SweepConfig) -> SweepResult:
+SweepResult = SweepRun
+
+
+def run_sweep(config: SweepConfig) -> SweepRun:
     """Run (or resume) a sweep and export its results; see the module docstring."""
     _check_config(config)
     grid = load_grid(config.grid)
     for note in grid.notes:
-        print(f"audiostress sweep: note: {note}", file=sys.stderr)
+        logger.info("note: %s", note)
     dataset = resolve_dataset(config)
     for problem in dataset.problems:
-        print(f"audiostress sweep: dataset problem: {problem.row}: {problem.message}", file=sys.stderr)
+        logger.warning("dataset problem: %s: %s", problem.row, problem.message)
     detector = resolve_detector(config)
     shard = parse_shard(config.shard)
     out = Path(config.out)
@@ -96,19 +111,17 @@ def run_sweep(config: SweepConfig) -> SweepResult:
         plan = make_plan(dataset.clips, [c.cell_id for c in grid.cells], config.seed, shard=shard, done=store.done_pairs())
         warning = empty_shard_warning(plan, shard, len(dataset.clips))
         if warning:
-            print(f"audiostress sweep: warning: {warning}", file=sys.stderr)
+            logger.warning("%s", warning)
         pending = plan.pending
-        progress = Progress(pending, skipped=plan.total - pending, label=grid.name, quiet=config.quiet)
+        bar = config.progress and not config.quiet
+        progress = Progress(pending, skipped=plan.total - pending, label=grid.name, bar=bar)
 
-        def write(rows: list[dict[str, Any]]) -> None:
+        def write(rows: list[ScoreRow]) -> None:
             store.write_rows(rows)
-            errors = sum(1 for r in rows if r["error"])
+            errors = sum(1 for r in rows if r.error)
             progress.advance(scored=len(rows) - errors, errors=errors)
 
-        engine = Engine(
-            plan, grid, detector, write, batch_size=config.batch_size, device=_device_of(detector, config),
-            strict=config.strict,
-        )  # fmt: skip
+        engine = Engine(plan, grid, detector, write, device=_device_of(detector, config), strict=config.strict)
         try:
             if pending:
                 from .pool import WorkerPool
@@ -119,13 +132,16 @@ def run_sweep(config: SweepConfig) -> SweepResult:
             progress.close()
         rows = store.rows()
     reference = json.loads(Path(config.reference).read_text(encoding="utf-8")) if config.reference else None
-    metrics = export_results(
+    context = ExportContext(
         out, rows, [c.to_dict() for c in grid.cells], grid.codec_pair, provenance,
         seed=config.seed, n_bootstrap=config.n_bootstrap, reference=reference,
     )  # fmt: skip
-    report = write_sweep_report(out) if config.report else None
-    print(progress.summary(out), file=sys.stderr)
-    return SweepResult(out, progress.scored, progress.errors, progress.skipped, metrics, progress.elapsed_s, report)
+    run_exporters(context, exporters_for(config.report))
+    logger.info("%s", progress.summary(out))
+    return SweepRun(
+        out, progress.scored, progress.errors, progress.skipped, context.metrics or {}, progress.elapsed_s,
+        context.outputs.get("report"),
+    )  # fmt: skip
 
 
 def export_results(
@@ -139,31 +155,17 @@ def export_results(
     n_bootstrap: int = 1000,
     reference: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Write ``scores.csv`` and ``metrics.json`` from the store's rows and cells; returns the metrics."""
-    from ..metrics.summary import build_metrics, write_metrics
-
-    export_scores_csv(rows, out / "scores.csv")
-    metrics = build_metrics(
-        rows, cells_for_metrics(cells), provenance, codec_pair_cells=codec_pair,
-        reference=reference, n_bootstrap=n_bootstrap, seed=seed,
-    )  # fmt: skip
-    # Dataset rows that never became clips (missing file, bad label, ...) are errors of every cell.
-    metrics.setdefault("errors", []).extend(
-        {"clip_id": p["row"], "cell_id": "*", "error": f"dataset row skipped: {p['message']}"}
-        for p in provenance.get("dataset_problems", [])
+    """Write ``scores.csv`` and ``metrics.json`` (the data exporters) from the store's rows and cells; returns the metrics."""
+    context = ExportContext(
+        Path(out), rows, cells, codec_pair, provenance, seed=seed, n_bootstrap=n_bootstrap, reference=reference
     )
-    write_metrics(out / "metrics.json", metrics)
-    return metrics
+    run_exporters(context, exporters_for(report=False))
+    return context.metrics or {}
 
 
 def write_sweep_report(out: Path) -> Path | None:
-    """Write the HTML report when the reports module is installed; say so when it is not."""
-    try:
-        from ..reports.html import write_report
-    except ImportError as exc:
-        print(f"audiostress sweep: report skipped: the reports module is not available ({exc})", file=sys.stderr)
-        return None
-    return write_report([out])
+    """Write the HTML report when the reports module is installed; log a warning when it is not."""
+    return write_report_files(Path(out))
 
 
 # -- resolving the inputs ---------------------------------------------------------------------
@@ -294,6 +296,8 @@ def build_provenance(detector: Any, dataset: Any, grid: Grid, config: SweepConfi
             "cpu_count": os.cpu_count(), "cuda": torch.cuda.is_available(),
         },  # fmt: skip
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "run": {"batch_size": config.batch_size, "workers": config.workers, "device": config.device,
+        # The batch size the detector really uses (a detector object brings its own).
+        "run": {"batch_size": int(getattr(detector, "batch_size", config.batch_size)), "workers": config.workers,
+                "device": config.device,
                 "precision": config.precision, "shard": str(shard) if shard else None},
     }  # fmt: skip

@@ -1,0 +1,285 @@
+"""The sweep's pure steps: load a group, corrupt a cell on the device, corrupt an item on CPU,
+score a cell, turn results into rows.
+
+Each step is a module-level function of its inputs (the plan, a cell, a loaded
+group, the detector, a device) and returns data: the items it produced and the
+``Failure`` of each pending pair it could not produce. None keeps state between
+calls, so the local scheduler (``engine.py``) and an engine that runs steps in
+other processes compose the same steps and get the same bytes.
+
+Only pending pairs give results: a pair the store already holds is corrupted and
+scored when its (group, cell) runs, so the batch keeps its composition, but its
+row and its failure are dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..audio import AudioError, load
+from ..measure import snr_db
+from ..seeding import make_generator
+from .corrupt_worker import CorruptResult, CpuTask, one_line
+from .grid import Cell
+from .plan import Plan, Unit
+from .rows import ScoreRow
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A pending pair that gives an error row: why, and the time spent on it."""
+
+    unit: Unit
+    message: str
+    elapsed_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class Corrupted:
+    """One corrupted (or clean) clip waiting for the detector."""
+
+    unit: Unit
+    audio: torch.Tensor
+    sample_rate: int
+    snr_db: float | None
+    corrupt_ms: float
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The detector's score of one pending pair."""
+
+    unit: Unit
+    raw_score: float
+    p_fake: float
+    snr_db: float | None
+    elapsed_ms: float
+
+
+@dataclass
+class LoadedGroup:
+    """A group of clips (plan indices) and the clean audio of those that loaded."""
+
+    indices: list[int]
+    audio: dict[int, tuple[torch.Tensor, int]] = field(default_factory=dict)
+    #: Pending pairs of the clips that failed to load.
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def present(self) -> list[int]:
+        """The indices of the clips that loaded, in plan order."""
+        return [i for i in self.indices if i in self.audio]
+
+
+# -- load ---------------------------------------------------------------------------------------
+def load_group(plan: Plan, group: Sequence[int], loader: Callable[[Any], tuple[torch.Tensor, int]] = load) -> LoadedGroup:
+    """Load a group's clips; a clip that fails to load fails every pending cell of it."""
+    loaded = LoadedGroup(list(group))
+    for i in group:
+        try:
+            audio, sr = loader(plan.clips[i].path)
+        except AudioError as exc:
+            loaded.failures += [Failure(u, f"audio failed to load: {exc}") for u in plan.units(i)]
+        except Exception as exc:  # anything else a decoder may raise
+            message = f"audio failed to load: {type(exc).__name__}: {exc}"
+            loaded.failures += [Failure(u, message) for u in plan.units(i)]
+        else:
+            loaded.audio[i] = (audio, sr)
+    return loaded
+
+
+def cell_units(plan: Plan, loaded: LoadedGroup, cell_id: str) -> list[Unit]:
+    """Every loaded clip of the group under ``cell_id`` when any of those pairs is pending, else nothing."""
+    present = loaded.present
+    if not any(plan.is_pending(i, cell_id) for i in present):
+        return []
+    return [plan.unit(i, cell_id) for i in present]
+
+
+def clean_items(units: Sequence[Unit], loaded: LoadedGroup) -> list[Corrupted]:
+    """The clean cell: each clip as loaded, no SNR."""
+    return [Corrupted(u, *loaded.audio[u.clip_index], None, 0.0) for u in units]
+
+
+# -- corrupt on the device --------------------------------------------------------------------------
+def corrupt_batch(
+    cell: Cell, clips: Sequence[torch.Tensor], sample_rate: int, seeds: Sequence[int], device: torch.device
+) -> tuple[list[torch.Tensor], list[float]]:
+    """Corrupt clips of one sample rate and channel count as one padded batch on ``device``.
+
+    Returns each corrupted clip cropped to its own length (on ``device``) and its
+    measured SNR against the clean clip.
+    """
+    channels = clips[0].shape[0]
+    longest = max(c.shape[-1] for c in clips)
+    batch = torch.zeros(len(clips), channels, longest, dtype=torch.float32)
+    for i, c in enumerate(clips):
+        batch[i, : c.shape[0], : c.shape[-1]] = c
+    lengths = torch.tensor([c.shape[-1] for c in clips], dtype=torch.long)
+    batch = batch.to(device)
+    out = cell.node.apply_items(batch, sample_rate, [make_generator(s) for s in seeds], lengths)
+    snrs = snr_db(batch, out, lengths).tolist()
+    return [out[i, : c.shape[0], : c.shape[-1]] for i, c in enumerate(clips)], snrs
+
+
+def corrupt_on_device(
+    plan: Plan, cell: Cell, units: Sequence[Unit], loaded: LoadedGroup, device: torch.device
+) -> tuple[list[Corrupted], list[Failure]]:
+    """One padded batch per sample rate and channel count; items come back in plan order.
+
+    A batch that raises is split to isolate the clip that breaks it; a clip
+    whose output holds NaN or Inf fails alone.
+    """
+    by_format: dict[tuple[int, int], list[Unit]] = {}
+    for u in units:
+        audio, sr = loaded.audio[u.clip_index]
+        by_format.setdefault((sr, audio.shape[0]), []).append(u)
+    done: dict[Unit, Corrupted] = {}
+    failures: list[Failure] = []
+    for (sr, _), batch in by_format.items():
+        for item in _corrupt_isolating(plan, cell, batch, loaded, sr, device, failures):
+            done[item.unit] = item
+    return [done[u] for u in units if u in done], failures
+
+
+def _corrupt_isolating(
+    plan: Plan, cell: Cell, units: list[Unit], loaded: LoadedGroup, sr: int, device: torch.device, failures: list[Failure]
+) -> list[Corrupted]:
+    clips = [loaded.audio[u.clip_index][0] for u in units]
+    start = time.perf_counter()
+    try:
+        outs, snrs = corrupt_batch(cell, clips, sr, [u.seed for u in units], device)
+    except Exception as exc:
+        if len(units) == 1:
+            _fail(plan, failures, units[0], f"corruption {cell.corruption} failed: {one_line(exc)}")
+            return []
+        items: list[Corrupted] = []
+        for u in units:  # isolate the item that breaks the batch
+            items += _corrupt_isolating(plan, cell, [u], loaded, sr, device, failures)
+        return items
+    per_item_ms = (time.perf_counter() - start) * 1e3 / len(units)
+    items = []
+    for u, out, snr in zip(units, outs, snrs):
+        if not bool(torch.isfinite(out).all()):
+            _fail(plan, failures, u, f"corruption {cell.corruption} produced NaN or Inf samples")
+            continue
+        items.append(Corrupted(u, out, sr, snr, per_item_ms))
+    return items
+
+
+def _fail(plan: Plan, failures: list[Failure], unit: Unit, message: str, ms: float = 0.0) -> None:
+    if plan.is_pending(unit.clip_index, unit.cell_id):
+        failures.append(Failure(unit, message, ms))
+
+
+# -- corrupt on CPU ----------------------------------------------------------------------------
+def cpu_tasks(cell: Cell, units: Sequence[Unit], loaded: LoadedGroup, node: dict[str, Any] | None = None) -> list[CpuTask]:
+    """The worker-pool tasks of one (group, cell), in unit order (``node``: the cell's node dict, if already built)."""
+    node_dict = node if node is not None else cell.node.to_dict()
+    tasks = []
+    for u in units:
+        audio, sr = loaded.audio[u.clip_index]
+        tasks.append(CpuTask(u.clip_id, u.cell_id, node_dict, audio.numpy(), sr, u.seed))
+    return tasks
+
+
+def collect_cpu(
+    plan: Plan, units: Sequence[Unit], results: Sequence[CorruptResult], loaded: LoadedGroup
+) -> tuple[list[Corrupted], list[Failure]]:
+    """Pair each CPU result with its unit, checking the key: a result of another pair raises ``RuntimeError``."""
+    if len(results) != len(units):
+        raise RuntimeError(f"expected {len(units)} CPU results for cell {units[0].cell_id if units else '?'}, got {len(results)}")
+    items: list[Corrupted] = []
+    failures: list[Failure] = []
+    for unit, result in zip(units, results):
+        expected = (unit.clip_id, unit.cell_id)
+        if result.key is not None and result.key != expected:
+            raise RuntimeError(
+                f"CPU result out of order: expected {expected[0]} / {expected[1]}, got {result.key[0]} / {result.key[1]}"
+            )
+        if result.error is not None or result.audio is None:
+            _fail(plan, failures, unit, result.error or "corruption returned no audio", result.elapsed_ms)
+            continue
+        sr = loaded.audio[unit.clip_index][1]
+        items.append(Corrupted(unit, torch.from_numpy(result.audio), sr, result.snr_db, result.elapsed_ms))
+    return items, failures
+
+
+# -- score ------------------------------------------------------------------------------------------
+def score_cell(plan: Plan, detector: Any, items: Sequence[Corrupted]) -> tuple[list[Scored], list[Failure]]:
+    """Score one (group, cell): one detector call per sample rate, in item order.
+
+    A call that raises is retried item by item to isolate the culprit. Only the
+    pending pairs' scores and failures come back.
+    """
+    by_rate: dict[int, list[Corrupted]] = {}
+    for it in items:
+        by_rate.setdefault(it.sample_rate, []).append(it)
+    scored: list[Scored] = []
+    failures: list[Failure] = []
+    for batch in by_rate.values():
+        scored += _score_isolating(plan, detector, batch, failures)
+    return scored, failures
+
+
+def _score_isolating(plan: Plan, detector: Any, items: list[Corrupted], failures: list[Failure]) -> list[Scored]:
+    start = time.perf_counter()
+    try:
+        raw, p = detect(detector, items)
+    except Exception as exc:
+        if len(items) == 1:
+            _fail(plan, failures, items[0].unit, f"detector failed: {one_line(exc)}", items[0].corrupt_ms)
+            return []
+        scored: list[Scored] = []
+        for item in items:  # retry one by one to isolate the culprit
+            scored += _score_isolating(plan, detector, [item], failures)
+        return scored
+    detect_ms = (time.perf_counter() - start) * 1e3 / len(items)
+    return [
+        Scored(it.unit, float(r), float(q), it.snr_db, it.corrupt_ms + detect_ms)
+        for it, r, q in zip(items, raw, p)
+        if plan.is_pending(it.unit.clip_index, it.unit.cell_id)  # the others only keep the call's composition
+    ]
+
+
+def detect(detector: Any, items: Sequence[Corrupted]) -> tuple[list[float], list[float]]:
+    """One ``detector.score`` call over items of one sample rate; raises on a wrong count or a non-finite score."""
+    sr = items[0].sample_rate
+    scores = detector.score(
+        [it.audio for it in items], sr, clip_ids=[it.unit.clip_id for it in items],
+        generators=[make_generator(it.unit.seed) for it in items],
+    )  # fmt: skip
+    raw = scores.raw_score.detach().to("cpu", torch.float64).reshape(-1).tolist()
+    p = scores.p_fake.detach().to("cpu", torch.float64).reshape(-1).tolist()
+    if len(raw) != len(items) or len(p) != len(items):
+        raise RuntimeError(f"expected {len(items)} scores, got {len(raw)} raw and {len(p)} p_fake")
+    bad = [it.unit.clip_id for it, r, q in zip(items, raw, p) if not (math.isfinite(r) and math.isfinite(q))]
+    if bad:
+        raise RuntimeError(f"non-finite score for {', '.join(bad)}")
+    return raw, p
+
+
+# -- rows -------------------------------------------------------------------------------------------
+def to_rows(plan: Plan, cells: Mapping[str, Cell], scored: Sequence[Scored], failures: Sequence[Failure]) -> list[ScoreRow]:
+    """Score rows of scored pairs, then error rows of failed ones."""
+    rows = [_row(plan, cells, s.unit, s.raw_score, s.p_fake, s.snr_db, None, s.elapsed_ms) for s in scored]
+    rows += [_row(plan, cells, f.unit, None, None, None, f.message, f.elapsed_ms) for f in failures]
+    return rows
+
+
+def _row(
+    plan: Plan, cells: Mapping[str, Cell], unit: Unit, raw: float | None, p: float | None, snr: float | None,
+    error: str | None, ms: float,
+) -> ScoreRow:  # fmt: skip
+    clip = plan.clips[unit.clip_index]
+    cell = cells[unit.cell_id]
+    return ScoreRow(
+        clip_id=clip.clip_id, label=clip.label, attack=clip.attack, cell_id=cell.cell_id, corruption=cell.corruption,
+        severity=cell.severity, raw_score=raw, p_fake=p, measured_snr_db=snr, error=error, elapsed_ms=ms,
+    )  # fmt: skip
