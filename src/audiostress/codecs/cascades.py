@@ -12,7 +12,7 @@ table), so their severity axis is the first stage's bitrate.
 
 from __future__ import annotations
 
-from ..corruptions.graph import register_cascade
+from ..corruptions.registry import register_cascade
 
 register_cascade(
     "mp3_then_aac",

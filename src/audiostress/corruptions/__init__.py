@@ -7,14 +7,27 @@
 """
 
 from .base import FAMILIES, Clean, Corruption, Node, check_severity
-from .graph import CASCADES, Cascade, Chain, Maybe, OneOf, cascade_at, from_dict, register_cascade
+from .graph import Cascade, Chain, Maybe, OneOf
 from .params import Choice, Param, SeverityTable, Uniform, parse_cli_value
-from .registry import available, create, get, load_builtins, register
+from .plugins import PluginError
+from .registry import (
+    CASCADES,
+    CascadeSpec,
+    available,
+    cascade_at,
+    create,
+    from_dict,
+    get,
+    load_builtins,
+    register,
+    register_cascade,
+)
 
 __all__ = [
     "CASCADES",
     "FAMILIES",
     "Cascade",
+    "CascadeSpec",
     "Chain",
     "Choice",
     "Clean",
@@ -23,6 +36,7 @@ __all__ = [
     "Node",
     "OneOf",
     "Param",
+    "PluginError",
     "SeverityTable",
     "Uniform",
     "available",

@@ -2,20 +2,20 @@
 
 Random decisions (which branch, whether to apply) are drawn per item from that
 item's generator, so item ``i`` of a batch behaves exactly as it would alone.
-Every node serialises with ``to_dict`` and is rebuilt by ``from_dict``.
+Every node serialises with ``to_dict`` and is rebuilt by ``registry.from_dict``;
+this module depends only on ``base`` and ``params``, never on the registry.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from .base import Clean, Node, check_severity
-from .params import draw_unit, sampler_from_dict
+from .base import Node
+from .params import draw_unit
 
 
 def _apply_subset(
@@ -46,7 +46,9 @@ class Chain(Node):
         self.placement = "cpu" if any(n.placement == "cpu" for n in nodes) else "device"
         self.stochastic = any(n.stochastic for n in nodes)
 
-    def apply_items(self, audio, sample_rate, generators, lengths):  # type: ignore[override]
+    def apply_items(
+        self, audio: Tensor, sample_rate: int, generators: list[torch.Generator], lengths: Tensor
+    ) -> Tensor:
         for node in self.nodes:
             audio = node.apply_items(audio, sample_rate, generators, lengths)
         return audio
@@ -80,7 +82,9 @@ class OneOf(Node):
         self.placement = "cpu" if any(n.placement == "cpu" for n in nodes) else "device"
         self.stochastic = True
 
-    def apply_items(self, audio, sample_rate, generators, lengths):  # type: ignore[override]
+    def apply_items(
+        self, audio: Tensor, sample_rate: int, generators: list[torch.Generator], lengths: Tensor
+    ) -> Tensor:
         total = sum(self.weights)
         bounds, acc = [], 0.0
         for w in self.weights:
@@ -118,7 +122,9 @@ class Maybe(Node):
         self.placement = node.placement
         self.stochastic = True
 
-    def apply_items(self, audio, sample_rate, generators, lengths):  # type: ignore[override]
+    def apply_items(
+        self, audio: Tensor, sample_rate: int, generators: list[torch.Generator], lengths: Tensor
+    ) -> Tensor:
         chosen = [i for i, g in enumerate(generators) if draw_unit(g) < self.p]
         out = audio.clone()
         _apply_subset(self.node, audio, sample_rate, generators, lengths, chosen, out)
@@ -150,83 +156,3 @@ class Cascade(Chain):
 
     def label(self) -> str:
         return self.name
-
-
-@dataclass(frozen=True)
-class CascadeSpec:
-    """A registered cascade: stage corruption names and the table each stage uses."""
-
-    name: str
-    stages: tuple[str, ...]
-    description: str
-    stage_tables: tuple[str | None, ...] = ()
-
-    def describe(self) -> dict[str, Any]:
-        from .registry import get
-
-        tables = self.stage_tables or (None,) * len(self.stages)
-        return {
-            "name": self.name,
-            "family": "graph",
-            "description": self.description,
-            "stages": list(self.stages),
-            "levels": [
-                {stage: get(stage).severity_table(t).level(s) for stage, t in zip(self.stages, tables)}
-                for s in range(1, 6)
-            ],
-        }
-
-
-CASCADES: dict[str, CascadeSpec] = {}
-
-
-def register_cascade(
-    name: str, stages: Sequence[str], description: str, stage_tables: Sequence[str | None] = ()
-) -> CascadeSpec:
-    """Register a named cascade; severity ``s`` runs every stage at its severity ``s``."""
-    if stage_tables and len(stage_tables) != len(stages):
-        raise ValueError(f"Cascade {name!r}: {len(stages)} stages but {len(stage_tables)} tables")
-    spec = CascadeSpec(name, tuple(stages), description, tuple(stage_tables))
-    CASCADES[name] = spec
-    return spec
-
-
-def cascade_at(name: str, severity: int) -> Node:
-    """The named cascade with every stage at ``severity`` (0 = clean)."""
-    from .registry import create, load_builtins, unknown_name_message
-
-    load_builtins()
-    if name not in CASCADES:
-        raise ValueError(unknown_name_message(name))
-    check_severity(name, severity)
-    if severity == 0:
-        return Clean()
-    spec = CASCADES[name]
-    tables = spec.stage_tables or (None,) * len(spec.stages)
-    nodes = [create(stage, severity=severity, table=t) for stage, t in zip(spec.stages, tables)]
-    return Cascade(name, *nodes, severity=severity)
-
-
-def from_dict(data: dict[str, Any]) -> Node:
-    """Rebuild any node from its ``to_dict`` form."""
-    from .registry import get
-
-    kind = data.get("type")
-    if kind == "corruption":
-        if data["name"] == "clean":
-            return Clean()
-        cls = get(data["name"])
-        inst = cls(**{k: sampler_from_dict(v) for k, v in data.get("params", {}).items()})
-        if data.get("severity") is not None:
-            inst.severity = int(data["severity"])
-            inst.table = data.get("table")
-        return inst
-    if kind == "chain":
-        return Chain(*[from_dict(n) for n in data["nodes"]])
-    if kind == "cascade":
-        return Cascade(data["name"], *[from_dict(n) for n in data["nodes"]], severity=data.get("severity"))
-    if kind == "one_of":
-        return OneOf([from_dict(n) for n in data["nodes"]], weights=data.get("weights"))
-    if kind == "maybe":
-        return Maybe(data["p"], from_dict(data["node"]))
-    raise ValueError(f"Unknown node type {kind!r}; expected corruption, chain, cascade, one_of or maybe")

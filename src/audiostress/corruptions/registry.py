@@ -1,24 +1,26 @@
-"""The registry of corruptions and named cascades, keyed by ``name``.
+"""The one registry: corruptions and named cascades by ``name``, and rebuilding nodes from dicts.
 
-Built-in corruptions register themselves with ``@register`` when their module is
-imported; ``load_builtins`` imports every module under
-``audiostress.corruptions`` and ``audiostress.codecs`` once, so a new file is
-picked up without editing a list.
+Corruptions register themselves with ``@register`` when their module is
+imported; cascades with ``register_cascade``. ``load_builtins`` loads every
+entry point of the ``audiostress.corruptions`` group once (the built-ins are
+one such entry point; see ``plugins.py``). The graph nodes (``graph.py``) know
+nothing of the registry; the registry builds them.
 """
 
 from __future__ import annotations
 
 import difflib
-import importlib
-import pkgutil
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from . import plugins
 from .base import FAMILIES, PLACEMENTS, Clean, Corruption, Node, check_severity
+from .graph import Cascade, Chain, Maybe, OneOf
+from .params import sampler_from_dict
 
-_CORRUPTIONS: dict[str, type[Corruption]] = {}
+_CORRUPTIONS: dict[str, type[Corruption]] = {"clean": Clean}
 _LOADED = False
-_BUILTIN_PACKAGES = ("audiostress.corruptions", "audiostress.codecs")
-_SKIP_MODULES = {"base", "graph", "params", "registry"}
 
 
 def register(cls: type[Corruption]) -> type[Corruption]:
@@ -28,6 +30,8 @@ def register(cls: type[Corruption]) -> type[Corruption]:
         raise ValueError(f"Corruption name must be snake_case, got {name!r}")
     if name in _CORRUPTIONS and _CORRUPTIONS[name] is not cls:
         raise ValueError(f"Corruption {name!r} is already registered by {_CORRUPTIONS[name].__module__}")
+    if name in CASCADES:
+        raise ValueError(f"Corruption {name!r} clashes with the cascade of that name")
     if cls.family not in FAMILIES:
         raise ValueError(f"{name}: family must be one of {FAMILIES}, got {cls.family!r}")
     if cls.placement not in PLACEMENTS:
@@ -47,28 +51,82 @@ def register(cls: type[Corruption]) -> type[Corruption]:
 
 
 def load_builtins() -> None:
-    """Import every built-in corruption module once (idempotent)."""
+    """Load every corruption entry point (built-ins and plugins) once; idempotent.
+
+    A plugin that fails raises ``plugins.PluginError``; the next call retries.
+    """
     global _LOADED
     if _LOADED:
         return
+    plugins.load_all()
     _LOADED = True
-    _CORRUPTIONS.setdefault("clean", Clean)
-    for package_name in _BUILTIN_PACKAGES:
-        try:
-            package = importlib.import_module(package_name)
-        except ModuleNotFoundError:
-            continue
-        for info in pkgutil.iter_modules(package.__path__):
-            if info.name.startswith("_") or info.name in _SKIP_MODULES or info.ispkg:
-                continue
-            importlib.import_module(f"{package_name}.{info.name}")
+
+
+# -- cascades ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CascadeSpec:
+    """A registered cascade: stage corruption names and the table each stage uses."""
+
+    name: str
+    stages: tuple[str, ...]
+    description: str
+    stage_tables: tuple[str | None, ...] = ()
+
+    def tables(self) -> tuple[str | None, ...]:
+        """The table of each stage (``None``: the stage's default table)."""
+        return self.stage_tables or (None,) * len(self.stages)
+
+    def describe(self) -> dict[str, Any]:
+        """What `audiostress list` shows: stages and every stage's parameters at severities 1..5."""
+        return {
+            "name": self.name,
+            "family": "graph",
+            "description": self.description,
+            "stages": list(self.stages),
+            "levels": [
+                {stage: get(stage).severity_table(t).level(s) for stage, t in zip(self.stages, self.tables())}
+                for s in range(1, 6)
+            ],
+        }
+
+
+CASCADES: dict[str, CascadeSpec] = {}
+
+
+def register_cascade(
+    name: str, stages: Sequence[str], description: str, stage_tables: Sequence[str | None] = ()
+) -> CascadeSpec:
+    """Register a named cascade; severity ``s`` runs every stage at its severity ``s``."""
+    if stage_tables and len(stage_tables) != len(stages):
+        raise ValueError(f"Cascade {name!r}: {len(stages)} stages but {len(stage_tables)} tables")
+    if name in _CORRUPTIONS:
+        raise ValueError(f"Cascade {name!r} clashes with the corruption of that name")
+    spec = CascadeSpec(name, tuple(stages), description, tuple(stage_tables))
+    CASCADES[name] = spec
+    return spec
+
+
+def cascade_at(name: str, severity: int) -> Node:
+    """The named cascade with every stage at ``severity`` (0 = clean)."""
+    load_builtins()
+    if name not in CASCADES:
+        raise ValueError(unknown_name_message(name))
+    check_severity(name, severity)
+    if severity == 0:
+        return Clean()
+    spec = CASCADES[name]
+    nodes = [create(stage, severity=severity, table=t) for stage, t in zip(spec.stages, spec.tables())]
+    return Cascade(name, *nodes, severity=severity)
+
+
+# -- lookup and construction ---------------------------------------------------------
 
 
 def available(family: str | None = None) -> list[str]:
     """Registered corruption names (cascades included), sorted; optionally one family."""
     load_builtins()
-    from .graph import CASCADES
-
     names = [n for n, c in _CORRUPTIONS.items() if family is None or c.family == family]
     if family in (None, "graph"):
         names += list(CASCADES)
@@ -84,6 +142,7 @@ def get(name: str) -> type[Corruption]:
 
 
 def unknown_name_message(name: str) -> str:
+    """``Unknown corruption 'x'. Did you mean ...? Choose one of: ...``."""
     choices = available()
     close = difflib.get_close_matches(name, choices, n=3)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
@@ -102,8 +161,6 @@ def create(
     20.0
     """
     load_builtins()
-    from .graph import CASCADES, cascade_at
-
     if name in CASCADES:
         if params:
             raise ValueError(f"Cascade {name!r} takes a severity, not parameters")
@@ -123,3 +180,31 @@ def create(
     if table is not None:
         raise ValueError(f"A severity table ({table!r}) needs a severity for {name}")
     return cls(**(params or {}))
+
+
+def from_dict(data: dict[str, Any]) -> Node:
+    """Rebuild any node from its ``to_dict`` form.
+
+    >>> node = create("gaussian_noise", severity=2)
+    >>> from_dict(node.to_dict()) == node
+    True
+    """
+    kind = data.get("type")
+    if kind == "corruption":
+        if data["name"] == "clean":
+            return Clean()
+        cls = get(data["name"])
+        inst = cls(**{k: sampler_from_dict(v) for k, v in data.get("params", {}).items()})
+        if data.get("severity") is not None:
+            inst.severity = int(data["severity"])
+            inst.table = data.get("table")
+        return inst
+    if kind == "chain":
+        return Chain(*[from_dict(n) for n in data["nodes"]])
+    if kind == "cascade":
+        return Cascade(data["name"], *[from_dict(n) for n in data["nodes"]], severity=data.get("severity"))
+    if kind == "one_of":
+        return OneOf([from_dict(n) for n in data["nodes"]], weights=data.get("weights"))
+    if kind == "maybe":
+        return Maybe(data["p"], from_dict(data["node"]))
+    raise ValueError(f"Unknown node type {kind!r}; expected corruption, chain, cascade, one_of or maybe")
