@@ -179,3 +179,58 @@ def test_a_dead_worker_without_on_crash_names_its_item(procs):
     with pytest.raises(PoolItemError) as info:
         list(procs.imap(exit_on_three, range(6)))
     assert info.value.index == 3 and isinstance(info.value.cause, WorkerCrashed)
+
+
+# -- stream: the background feeder ------------------------------------------------------
+def test_stream_gives_results_in_submission_order_and_bounds_waiting_results() -> None:
+    """With a slow caller, the results produced but not taken never exceed pool window + result queue + one held."""
+    lock = threading.Lock()
+    produced = consumed = worst = 0
+
+    def counted(x: int) -> int:
+        nonlocal produced, worst
+        with lock:
+            produced += 1
+            worst = max(worst, produced - consumed)
+        return 3 * x
+
+    with WorkerPool(0) as pool, pool.stream(counted, max_results=2) as stream:
+        for x in range(20):
+            stream.submit(x)
+        got = []
+        for _ in range(20):
+            time.sleep(0.005)
+            got.append(stream.get())
+            with lock:
+                consumed += 1
+    assert got == [3 * x for x in range(20)]
+    assert produced == 20 and worst <= 1 + 2 + 1, worst
+
+
+def test_stream_surfaces_a_pool_error_on_get_and_closes_with_results_queued() -> None:
+    with WorkerPool(0) as pool:
+        with pool.stream(fail_on_five, max_results=1) as stream:
+            for x in (4, 5, 6):
+                stream.submit(x)
+            assert stream.get() == 4
+            with pytest.raises(RuntimeError, match="CPU worker pool failed: item 1 failed: ValueError: bad item 5"):
+                stream.get()
+        # Closing while results wait (the queue is full) returns promptly.
+        stream = pool.stream(abs, max_results=1)
+        for x in range(5):
+            stream.submit(-x)
+        start = time.perf_counter()
+        stream.close()
+        assert time.perf_counter() - start < DEADLOCK_TIMEOUT_S
+
+
+def test_stream_rejects_a_bad_result_window() -> None:
+    with WorkerPool(0) as pool, pytest.raises(ValueError, match="max_results.*got 0"):
+        pool.stream(abs, max_results=0)
+
+
+def test_stream_over_processes_turns_a_dead_worker_into_its_result(procs) -> None:
+    with procs.stream(exit_on_three, on_crash=lambda x, exc: -x) as stream:
+        for x in range(6):
+            stream.submit(x)
+        assert [stream.get() for _ in range(6)] == [0, 10, 20, -3, 40, 50]
