@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import multiprocessing
 import pickle
 import shutil
@@ -135,3 +136,4 @@ def test_a_callable_spec_pickles_only_when_its_callable_does(audio_batch):
     local = DetectorSpec.parse(lambda x: x.mean(dim=1), output={"kind": "score", "higher_is_fake": True})
     with pytest.raises(pickle.PicklingError, match=r"cannot be pickled.*`path/to/model.py:build`.*multi-process"):
         pickle.dumps(local)
+    assert copy.copy(local) == local and copy.deepcopy(local).target is local.target  # copying never pickles

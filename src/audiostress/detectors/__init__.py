@@ -1,5 +1,8 @@
 """Detector loaders: wrap any checkpoint as a ``Detector`` returning ``raw_score`` and ``p_fake``.
 
+``DetectorSpec.parse`` reads a spec, card or callable once (picklable, location-free
+``identity()``); ``load_detector(...)`` is ``DetectorSpec.parse(...).load()``.
+
 >>> import torch
 >>> det = load_detector(lambda x: x.mean(dim=1), output={"kind": "score", "higher_is_fake": True},
 ...                     input={"length": 8000})

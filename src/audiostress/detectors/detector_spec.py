@@ -16,10 +16,11 @@ True
 
 from __future__ import annotations
 
+import copy
 import os
 import pickle
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -373,3 +374,9 @@ class DetectorSpec:
                     f"({type(exc).__name__}: {exc}); {_MULTIPROCESS_HINT}"
                 ) from exc
         return dict(self.__dict__)
+
+    def __copy__(self) -> DetectorSpec:  # copies never pickle, so a lambda spec copies too
+        return replace(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> DetectorSpec:
+        return replace(self, **{f.name: copy.deepcopy(getattr(self, f.name), memo) for f in fields(self)})
