@@ -4,6 +4,9 @@
 >>> node = create("gaussian_noise", severity=2)
 >>> node.to_dict()["params"]
 {'snr_db': 30.0}
+
+Nodes are callable on numpy arrays or tensors (``[T]``, ``[C, T]``, ``[B, C, T]``);
+``corrupt(audio, sample_rate, name, severity=...)`` builds and calls in one step.
 """
 
 from .base import FAMILIES, Clean, Corruption, Node, check_severity
@@ -15,6 +18,7 @@ from .registry import (
     CascadeSpec,
     available,
     cascade_at,
+    corrupt,
     create,
     from_dict,
     get,
@@ -42,6 +46,7 @@ __all__ = [
     "available",
     "cascade_at",
     "check_severity",
+    "corrupt",
     "create",
     "from_dict",
     "get",

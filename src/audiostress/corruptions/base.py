@@ -17,7 +17,8 @@ from torch import Tensor
 
 from .._batch import as_batch, check_sample_rate, normalise_lengths, valid_mask
 from ..seeding import item_generators
-from .params import Param, ParamValue, SeverityTable, Uniform, sampler_from_dict
+from .call import AudioT, LengthsArg, SeedArg, call_node
+from .params import Choice, Param, ParamValue, SeverityTable, Uniform, sampler_from_dict
 
 #: Families group corruptions in `list`, grids and report panels.
 FAMILIES = ("clean", "noise", "filter", "modification", "codec", "neural_codec", "graph")
@@ -57,6 +58,22 @@ class Node:
         gens = item_generators(generator, batch.shape[0])
         out = self.apply_items(batch, sample_rate, gens, lens)
         return out[0] if single else out
+
+    def __call__(self, audio: AudioT, sample_rate: int, *, seed: SeedArg = 0, lengths: LengthsArg = None) -> AudioT:
+        """Corrupt a numpy array or torch tensor shaped ``[T]``, ``[C, T]`` or ``[B, C, T]``.
+
+        Returns the same type, shape, float dtype (and device, for a tensor). A
+        single clip uses ``make_generator(seed)``, as the sweep does for a pair
+        whose seed is ``seed``; a batch takes one int (split per item) or one
+        int per item. See ``corruptions.call`` for the details.
+
+        >>> import numpy as np
+        >>> from audiostress.corruptions import create
+        >>> y = create("gain", params={"gain_db": -6.0})(np.ones(4, np.float32), 16000)
+        >>> y.dtype, y.shape, round(float(y[0]), 4)
+        (dtype('float32'), (4,), 0.5012)
+        """
+        return call_node(self, audio, sample_rate, seed=seed, lengths=lengths)
 
     def apply_items(
         self, audio: Tensor, sample_rate: int, generators: list[torch.Generator], lengths: Tensor
@@ -161,11 +178,11 @@ class Corruption(Node):
         out: ItemParams = {}
         decl = {p.name: p for p in self.params}
         for name, value in self._values.items():
-            if hasattr(value, "draw"):
-                drawn = [value.draw(g) for g in generators]  # type: ignore[union-attr]
-                if decl[name].kind is int and isinstance(value, Uniform):
-                    drawn = [int(round(v)) for v in drawn]
-                out[name] = drawn
+            if isinstance(value, Uniform):
+                drawn: list[Any] = [value.draw(g) for g in generators]
+                out[name] = [int(round(v)) for v in drawn] if decl[name].kind is int else drawn
+            elif isinstance(value, Choice):
+                out[name] = [value.draw(g) for g in generators]
             else:
                 out[name] = [value] * len(generators)
         return out

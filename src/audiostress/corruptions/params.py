@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import torch
 
-Scalar = Union[float, int, bool, str, None]
+Scalar = float | int | bool | str | None
 
 
 def draw_unit(generator: torch.Generator) -> float:
@@ -66,8 +66,8 @@ class Choice:
         return {"choice": list(self.values)}
 
 
-Sampler = Union[Uniform, Choice]
-ParamValue = Union[Scalar, Sampler]
+Sampler = Uniform | Choice
+ParamValue = Scalar | Sampler
 
 
 def sampler_from_dict(value: Any) -> ParamValue:
@@ -117,7 +117,9 @@ class Param:
         return text + (" or null" if self.optional else "")
 
     def validate(self, owner: str, value: Any) -> ParamValue:
-        """Coerce and check a fixed value or a sampler; raise ``ValueError`` naming everything."""
+        """Coerce and check a fixed value, a sampler or its text form; raise ``ValueError`` naming everything."""
+        if isinstance(value, str):
+            value = self.parse_text(value)
         if isinstance(value, Uniform):
             if self.kind not in (float, int):
                 raise ValueError(f"`{self.name}` of {owner} is not numeric; a uniform range is not allowed")
@@ -130,6 +132,29 @@ class Param:
                 raise ValueError(f"Empty choice for `{self.name}` of {owner}")
             return Choice(tuple(self.validate(owner, v) for v in value.values))  # type: ignore[misc]
         return self.coerce(owner, value)
+
+    def parse_text(self, text: str) -> ParamValue:
+        """Read the CLI's syntax (``parse_cli_value``) for this parameter, leaving free text alone.
+
+        Numeric and boolean parameters accept ``"5..20"`` (uniform) and ``"5|10"``
+        (choice). A text parameter is split on ``|`` only when it declares
+        ``choices`` and every piece is one of them, so a path such as
+        ``"../noise"`` or ``"a|b.wav"`` stays as given.
+
+        >>> Param("snr_db", 10.0).parse_text("5..20")
+        Uniform(low=5.0, high=20.0)
+        >>> Param("color", "pink", str, choices=("pink", "brown")).parse_text("pink|brown")
+        Choice(values=('pink', 'brown'))
+        >>> Param("noise_dir", None, str, optional=True).parse_text("../noise|x")
+        '../noise|x'
+        """
+        if self.kind in (int, float, bool):
+            return parse_cli_value(text)
+        if self.choices is not None and "|" in text:
+            pieces = tuple(piece.strip() for piece in text.split("|"))
+            if all(piece in self.choices for piece in pieces):
+                return Choice(pieces)
+        return text
 
     def coerce(self, owner: str, value: Any) -> Scalar:
         if value is None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from . import plugins
 from .base import FAMILIES, PLACEMENTS, Clean, Corruption, Node, check_severity
+from .call import AudioT, SeedArg
 from .graph import Cascade, Chain, Maybe, OneOf
 from .params import sampler_from_dict
 
@@ -157,8 +158,13 @@ def create(
 ) -> Node:
     """Build a corruption or cascade by name, at a severity and/or with explicit params.
 
+    Parameter values may be fixed values, samplers, or the CLI's text syntax:
+    ``"5..20"`` (uniform) and ``"pink|brown"`` (choice).
+
     >>> create("gaussian_noise", severity=3).to_dict()["params"]["snr_db"]
     20.0
+    >>> create("gaussian_noise", params={"snr_db": "5..20"}).to_dict()["params"]["snr_db"]
+    {'uniform': [5.0, 20.0]}
     """
     load_builtins()
     if name in CASCADES:
@@ -180,6 +186,32 @@ def create(
     if table is not None:
         raise ValueError(f"A severity table ({table!r}) needs a severity for {name}")
     return cls(**(params or {}))
+
+
+def corrupt(
+    audio: AudioT,
+    sample_rate: int,
+    name: str,
+    *,
+    severity: int | None = None,
+    params: dict[str, Any] | None = None,
+    seed: SeedArg = 0,
+    table: str | None = None,
+) -> AudioT:
+    """Corrupt ``audio`` with the corruption or cascade ``name``: ``create(...)`` then call the node.
+
+    ``audio`` is a numpy array or torch tensor shaped ``[T]``, ``[C, T]`` or
+    ``[B, C, T]``; the result has the same type, shape and dtype. ``seed``
+    follows ``Node.__call__`` (a single clip reproduces the sweep's pair seed).
+
+    >>> import numpy as np
+    >>> x = np.sin(np.arange(8000, dtype=np.float32) / 10)
+    >>> y = corrupt(x, 16000, "gaussian_noise", severity=3, seed=1)
+    >>> y.shape, y.dtype, bool((corrupt(x, 16000, "gaussian_noise", severity=3, seed=1) == y).all())
+    ((8000,), dtype('float32'), True)
+    """
+    node = create(name, severity=severity, params=params, table=table)
+    return node(audio, sample_rate, seed=seed)
 
 
 def from_dict(data: dict[str, Any]) -> Node:
