@@ -91,6 +91,7 @@ def test_a_card_is_merged_with_explicit_arguments_key_by_key(tmp_path, tiny_ckpt
 def test_an_existing_spec_keeps_its_settings_unless_an_argument_overrides_them(tiny_spec):
     base = DetectorSpec.parse(tiny_spec, input=INPUT, device="cpu", precision="bf16", batch_size=4)
     assert DetectorSpec.parse(base) == base
+    assert DetectorSpec.parse(base, device=torch.device("cpu")).device == "cpu"
     changed = DetectorSpec.parse(base, input={"pad": "zero"}, batch_size=2)
     assert changed.input == {"length": 16000, "pad": "zero"} and changed.batch_size == 2
     assert changed.precision == "bf16" and changed.target == base.target

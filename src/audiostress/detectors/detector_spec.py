@@ -136,7 +136,9 @@ class DetectorSpec:
             raise ValueError(f"Expected `precision` in {{{', '.join(PRECISIONS)}}}, got {self.precision!r}")
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"Expected `batch_size` to be a positive integer, got {self.batch_size!r}")
-        _torch_device(self.device, self.label)
+        dev = _torch_device(self.device, self.label)
+        if isinstance(self.device, torch.device):  # stored as text, as the CLI writes it
+            object.__setattr__(self, "device", str(dev))
 
     # -- parsing ---------------------------------------------------------------------------
 
@@ -167,8 +169,6 @@ class DetectorSpec:
         """
         options = {"device": device, "precision": precision, "batch_size": batch_size, "trust_checkpoint": trust_checkpoint}
         explicit: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
-        if isinstance(explicit.get("device"), torch.device):
-            explicit["device"] = str(explicit["device"])
         if isinstance(spec, DetectorSpec):
             return replace(
                 spec,
