@@ -30,6 +30,13 @@ CELL_SPECS: tuple[tuple[str, str, str, tuple[float, ...], tuple[int, ...]], ...]
     ("encodec_24k", "neural_codec", "bandwidth_kbps", (24.0, 12.0, 6.0, 3.0, 1.5), (3, 5)),
 )
 CODEC_PAIR_CELLS = ("clean", "mp3@1", "opus@4")
+#: Units of the CELL_SPECS parameters, as the grid writes them into each cell's ``axis``.
+UNITS = {"snr_db": "dB", "cutoff_hz": "Hz", "semitones": "semitones", "bitrate_kbps": "kbps", "bandwidth_kbps": "kbps",
+         "amount": ""}
+#: A cell given by explicit parameters (no severity), added by ``make_sweep(explicit_cell=True)``.
+EXPLICIT_CELL = {"cell_id": "mp3{bitrate_kbps=128}", "corruption": "mp3", "severity": None, "params": {"bitrate_kbps": 128.0},
+                 "family": "codec", "table": None, "series": "mp3{bitrate_kbps=128}",
+                 "axis": {"param": "bitrate_kbps", "unit": "kbps", "value": 128.0}}
 
 
 #: Bootstrap resamples for the fake sweeps' CIs (small: the tests only need CIs to exist).
@@ -57,13 +64,17 @@ def make_sweep(
     dataset_n: int | None = None,
     shard: str | None = None,
     reference: dict[str, Any] | None = None,
+    explicit_cell: bool = False,
+    legacy_cells: bool = False,
 ) -> Path:
     """Write ``root/metrics.json`` (via ``build_metrics``) and ``root/scores.csv``; returns ``root``.
 
     ``extra_cell``: a corruption name added as one more cell ``<name>@2`` (for hostile cell ids).
     ``dataset_n``: the dataset size recorded in provenance (default: the clips written).
     ``shard``: ``provenance.run.shard`` (``"1/4"`` for a shard run). ``reference``: passed to
-    ``build_metrics`` for corruption errors.
+    ``build_metrics`` for corruption errors. ``explicit_cell``: add ``EXPLICIT_CELL``.
+    ``legacy_cells``: cells without ``table``/``series``/``axis``, as sweeps wrote them
+    before cells carried them (the metrics.json then has them null).
     """
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
@@ -71,27 +82,34 @@ def make_sweep(
     clips += [(f"{clip_prefix}-s{i:02d}", "spoof", attacks[i % len(attacks)]) for i in range(n_per_class)]
     labels = np.array([1 if lab == "spoof" else 0 for _, lab, _ in clips])
     clean_raw = np.where(labels == 1, 1.5, -1.5) + rng.normal(0, 1.0, labels.size)
-    cells: list[dict[str, Any]] = [{"cell_id": "clean", "corruption": "clean", "severity": 0, "params": {}, "family": "clean"}]
+    cells: list[dict[str, Any]] = [{"cell_id": "clean", "corruption": "clean", "severity": 0, "params": {}, "family": "clean",
+                                    "table": None, "series": "clean", "axis": {"param": None, "unit": None, "value": None}}]
     specs = CELL_SPECS + (((extra_cell, "noise", "amount", (1.0, 2.0, 3.0, 4.0, 5.0), (2,)),) if extra_cell else ())
     for name, fam, param, values, sevs in specs:
         for s in sevs:
             params: dict[str, Any] = {param: values[s - 1]}
             if evil_param is not None:
                 params["note"] = evil_param
-            cells.append({"cell_id": f"{name}@{s}", "corruption": name, "severity": s, "params": params, "family": fam})
+            cells.append({"cell_id": f"{name}@{s}", "corruption": name, "severity": s, "params": params, "family": fam,
+                          "table": "fake", "series": name, "axis": {"param": param, "unit": UNITS[param], "value": values[s - 1]}})
+    if explicit_cell:
+        cells.append(dict(EXPLICIT_CELL))
+    if legacy_cells:
+        cells = [{k: v for k, v in c.items() if k not in ("table", "series", "axis")} for c in cells]
     rows: list[dict[str, Any]] = []
     for cell in cells:
         sev = cell["severity"]
         if sev == 0:
             raw = clean_raw
         else:
-            shift = strength * 0.35 * sev * (1.0 if cell["family"] == "codec" else 0.6)
-            raw = clean_raw + rng.normal(0, strength * 0.4 * sev, labels.size) - shift * (labels == 1)
+            level = 2 if sev is None else sev
+            shift = strength * 0.35 * level * (1.0 if cell["family"] == "codec" else 0.6)
+            raw = clean_raw + rng.normal(0, strength * 0.4 * level, labels.size) - shift * (labels == 1)
         for (cid, lab, atk), r in zip(clips, raw):
             rows.append(
                 {"clip_id": cid, "label": lab, "attack": atk or "", "cell_id": cell["cell_id"], "corruption": cell["corruption"],
                  "severity": sev, "raw_score": repr(float(r)), "p_fake": repr(float(1 / (1 + math.exp(-r)))),
-                 "measured_snr_db": "inf" if sev == 0 else repr(40.0 - 7.0 * sev), "error": ""}
+                 "measured_snr_db": "inf" if sev == 0 else repr(40.0 - 7.0 * (sev or 2)), "error": ""}
             )
     # one failed item so the errors table has content
     bad = next(r for r in rows if r["cell_id"] == "mp3@5")

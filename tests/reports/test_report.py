@@ -181,9 +181,10 @@ def test_fake_sweep_metrics_are_build_metrics_of_its_scores(tmp_path: Path) -> N
     with (root / "scores.csv").open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     for r in rows:
-        r["severity"] = int(r["severity"])
+        r["severity"] = int(r["severity"]) if r["severity"] else None
+    keys = ("cell_id", "corruption", "severity", "params", "family", "table", "series", "axis")
     cells = [{"cell_id": "clean", "corruption": "clean", "severity": 0, "params": {}, "family": "clean"}] + [
-        {k: c[k] for k in ("cell_id", "corruption", "severity", "params", "family")} for c in metrics["cells"]]
+        {k: c[k] for k in keys} for c in metrics["cells"]]
     rebuilt = build_metrics(rows, cells, metrics["provenance"], codec_pair_cells=metrics["codec_pair"]["cells"],
                             n_bootstrap=N_BOOTSTRAP, seed=metrics["provenance"]["seed"])
     assert json.loads(json.dumps(rebuilt)) == metrics

@@ -135,9 +135,10 @@ def metrics_table(sweeps: Sequence[Sweep]) -> str:
                     text = _params(cell)
                     tds.append(f'<td data-key="params" data-value="{esc(text)}">{esc(text)}</td>')
                 elif kind == "num":
-                    integral = key in ("n", "errors", "severity") and is_number(value) and float(value).is_integer()
-                    shown = str(int(value)) if integral else fmt_num(value)
-                    raw = repr(float(value)) if is_number(value) else ""
+                    shown, raw = fmt_num(value), ""
+                    if is_number(value):
+                        integral = key in ("n", "errors", "severity") and float(value).is_integer()
+                        shown, raw = (str(int(value)) if integral else shown), repr(float(value))
                     tds.append(f'<td class="num" data-key="{key}" data-value="{esc(raw)}">{shown}</td>')
                 elif kind == "ci":
                     raw = json.dumps(value) if value is not None else ""

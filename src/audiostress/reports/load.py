@@ -13,10 +13,10 @@ from __future__ import annotations
 import csv
 import json
 import math
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 #: Columns of scores.csv parsed as floats (empty string -> None).
 _FLOAT_COLUMNS = ("raw_score", "p_fake", "measured_snr_db")
@@ -116,11 +116,23 @@ def _read_scores(path: Path, reasons: list[str]) -> list[dict[str, Any]] | None:
     for r in rows:
         for col in _FLOAT_COLUMNS:
             r[col] = _to_float(r.get(col))
-        sev = r.get("severity")
-        r["severity"] = int(sev) if sev not in (None, "") and re.fullmatch(r"-?\d+", str(sev)) else None
+        r["severity"] = _to_int(r.get("severity"))
         r["error"] = r.get("error") or None
         r["attack"] = r.get("attack") or None
     return rows
+
+
+def _to_int(value: Any) -> int | None:
+    """A severity column value: ``"3"`` -> 3; empty (explicit parameters) or not an integer -> None."""
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is a mapping, else an empty dict (a malformed or absent block)."""
+    return dict(value) if isinstance(value, Mapping) else {}
 
 
 def _to_float(value: Any) -> float | None:
@@ -134,15 +146,15 @@ def _to_float(value: Any) -> float | None:
 
 
 def _check_complete(metrics: dict[str, Any], rows: list[dict[str, Any]] | None, reasons: list[str]) -> None:
-    cov = metrics.get("coverage") if isinstance(metrics.get("coverage"), dict) else {}
+    cov = _dict(metrics.get("coverage"))
     if isinstance(cov.get("pairs_missing"), int) and cov["pairs_missing"] > 0:
         reasons.append(f"{cov['pairs_missing']} of {cov.get('pairs_expected', '?')} (clip, cell) pairs were never scored")
-    prov = metrics.get("provenance") if isinstance(metrics.get("provenance"), dict) else {}
-    dataset = prov.get("dataset") if isinstance(prov.get("dataset"), dict) else {}
+    prov = _dict(metrics.get("provenance"))
+    dataset = _dict(prov.get("dataset"))
     n_dataset, n_clips = dataset.get("n"), cov.get("clips")
     if _is_count(n_dataset) and _is_count(n_clips) and n_clips < n_dataset:
         reasons.append(f"only {n_clips} of the dataset's {n_dataset} clips have scores")
-    run = prov.get("run") if isinstance(prov.get("run"), dict) else {}
+    run = _dict(prov.get("run"))
     if run.get("shard") is not None:
         reasons.append(f"this is shard {run['shard']} of the sweep (combine the shards with `audiostress merge`)")
     cell_ids = {str(c.get("cell_id")) for c in metrics.get("cells", [])} | {"clean"}
@@ -168,7 +180,7 @@ def _check_complete(metrics: dict[str, Any], rows: list[dict[str, Any]] | None, 
         reasons.append(f"scores.csv has {n_clean_rows} clean scores but metrics.json counts {n_clean}")
 
 
-def _is_count(value: Any) -> bool:
+def _is_count(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -123,8 +123,8 @@ def _draw_curve(ax, sweeps: Sequence[Sweep], s: Series, metric: str, ci_key: str
             ax.plot(xs, ys, "-o", color=c, lw=1.8, ms=4.5, zorder=3)
             top = max(top, max(ys))
         if ci_key:
-            ci = [(sev, cells[sev].get(ci_key)) for sev in xs]
-            ci = [(sev, v) for sev, v in ci if isinstance(v, (list, tuple)) and len(v) == 2 and all(is_number(x) for x in v)]
+            ci = [(sev, (float(v[0]), float(v[1]))) for sev in xs
+                  if isinstance(v := cells[sev].get(ci_key), (list, tuple)) and len(v) == 2 and all(is_number(x) for x in v)]
             if len(ci) >= 2:
                 ax.fill_between([x for x, _ in ci], [v[0] for _, v in ci], [v[1] for _, v in ci], color=c, alpha=0.18, lw=0)
             else:

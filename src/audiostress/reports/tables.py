@@ -4,15 +4,24 @@ Nothing here recomputes a metric: it groups, sorts and labels what the sweep
 wrote. The only aggregates are the ranking's mean ΔEER over cells (shown as
 such); the attack matrix reads the paired per-attack ΔEER from
 ``per_attack_delta``.
+
+Everything about a cell comes from its entry in metrics.json: ``family`` (the
+panel), ``series`` (the curve), ``severity`` and ``axis`` (the x ticks and their
+unit). Nothing is parsed out of a cell id and the corruption registry is never
+consulted, so a sweep renders the same whatever corruptions the installed code
+knows. A metrics.json written before cells carried ``series``/``axis`` falls back
+to what the file has: each cell is a series of its own unless its ``severity``
+and ``corruption`` place it on the corruption's curve, and the axis is the
+parameter that varies across the series' ``params`` (unit guessed from the name
+suffix).
 """
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..metrics.cross_cell import CODEC_PAIR_GATE_MAX, CODEC_PAIR_GATE_MEAN
 from .load import Sweep
@@ -30,28 +39,19 @@ PANEL_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 GATE_MEAN = CODEC_PAIR_GATE_MEAN
 GATE_MAX = CODEC_PAIR_GATE_MAX
 
-_SEVERITY_SUFFIX = re.compile(r"@(\d+)$")
+def family_of(cell: Mapping[str, Any]) -> str:
+    """A cell's corruption family as metrics.json records it.
 
-
-def family_of(cell: dict[str, Any]) -> str:
-    """A cell's corruption family: the cell's ``family`` key, else the registry (cascades -> codec chains)."""
+    Files written before cascades recorded their stages' family say ``graph``; those
+    cascades were codec chains, so they are shown with the codecs.
+    """
     fam = cell.get("family")
-    if fam and fam != "graph":
-        return str(fam)
-    name = str(cell.get("corruption", ""))
-    try:
-        from ..corruptions import CASCADES, get, load_builtins
-
-        load_builtins()
-        if name in CASCADES:
-            stages = [get(s).family for s in CASCADES[name].stages]
-            return "neural_codec" if "neural_codec" in stages else "codec"
-        return get(name).family
-    except (ValueError, KeyError, ImportError):
-        return "codec" if fam == "graph" else "unknown"
+    if fam == "graph":
+        return "codec"
+    return str(fam) if fam else "unknown"
 
 
-def panel_of(cell: dict[str, Any]) -> str:
+def panel_of(cell: Mapping[str, Any]) -> str:
     """The panel group key (see ``PANEL_GROUPS``) a cell is drawn in."""
     fam = family_of(cell)
     for key, _, families in PANEL_GROUPS:
@@ -60,15 +60,25 @@ def panel_of(cell: dict[str, Any]) -> str:
     return "other"
 
 
-def series_key(cell: dict[str, Any]) -> str:
-    """The curve a cell belongs to: its cell id without the ``@severity`` suffix (``opus[nb]@2`` -> ``opus[nb]``)."""
+def series_key(cell: Mapping[str, Any]) -> str:
+    """The curve a cell belongs to: its ``series`` (``opus[nb]`` for ``opus[nb]@2``).
+
+    Without ``series`` (an older file) a cell with a severity 1..5 and no table of
+    its own joins its ``corruption``'s curve when its id is exactly
+    ``corruption@severity``; any other cell is a series of its own (its id).
+    """
+    series = cell.get("series")
+    if isinstance(series, str) and series:
+        return series
     cid = str(cell.get("cell_id", ""))
-    if cell.get("severity") not in (None, 0) and _SEVERITY_SUFFIX.search(cid):
-        return _SEVERITY_SUFFIX.sub("", cid)
+    sev, name = severity_of(cell), cell.get("corruption")
+    if sev is not None and isinstance(name, str) and cid == f"{name}@{sev}":
+        return name
     return cid
 
 
-def severity_of(cell: dict[str, Any]) -> int | None:
+def severity_of(cell: Mapping[str, Any]) -> int | None:
+    """The cell's severity 1..5; ``None`` for a cell given by explicit parameters (or clean)."""
     sev = cell.get("severity")
     return int(sev) if isinstance(sev, (int, float)) and not isinstance(sev, bool) and 1 <= sev <= 5 else None
 
@@ -116,33 +126,31 @@ def has_curve(series: Series) -> bool:
     return any(sev != FIXED for sev in series.severities)
 
 
-#: Units guessed from a parameter-name suffix when the registry does not know the corruption.
+#: Units guessed from a parameter-name suffix, for files whose cells carry no ``axis``.
 _SUFFIX_UNITS = {"db": "dB", "hz": "Hz", "khz": "kHz", "kbps": "kbps", "ms": "ms", "s": "s", "semitones": "semitones"}
 
 
-def _unit_of(corruption: str, param: str) -> str:
-    try:
-        from ..corruptions import get
-
-        for p in get(corruption).params:
-            if p.name == param:
-                return p.unit
-    except (ValueError, ImportError):
-        pass
+def guess_unit(param: str) -> str:
+    """``snr_db`` -> ``dB``: the unit a parameter name's suffix spells ('' when none)."""
     return _SUFFIX_UNITS.get(param.rsplit("_", 1)[-1].lower(), "") if "_" in param else ""
 
 
-def param_label(corruption: str, param: str) -> str:
-    """``bitrate_kbps`` of mp3 -> ``bitrate (kbps)``: the unit from the registry, not repeated."""
-    unit = _unit_of(corruption, param)
+def param_label(param: str, unit: str | None = None) -> str:
+    """``bitrate_kbps`` in ``kbps`` -> ``bitrate (kbps)``; ``mp3.bitrate_kbps`` -> ``mp3 bitrate (kbps)``.
+
+    The unit is not repeated when the name already ends with it; ``unit=None``
+    guesses it from the name's suffix.
+    """
+    if unit is None:
+        unit = guess_unit(param)
     base = param
     if unit:
-        suffix = "_" + re.sub(r"[^a-z0-9]", "", unit.lower())
+        suffix = "_" + "".join(ch for ch in unit.lower() if ch.isalnum())
         if base.endswith(suffix) and len(base) > len(suffix):
             base = base[: -len(suffix)]
         elif base.endswith("_" + unit.lower().replace(" ", "_")):
             base = base[: -len(unit) - 1]
-    base = base.replace("_", " ")
+    base = base.replace("_", " ").replace(".", " ")
     return f"{base} ({unit})" if unit and unit != base else base
 
 
@@ -168,49 +176,54 @@ class SeverityAxis:
     title_suffix: str
 
 
+def _flat(params: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested cascade params ``{stage: {p: v}}`` as ``{"stage.p": v}``."""
+    if not isinstance(params, Mapping):
+        return {}
+    out: dict[str, Any] = {}
+    for k, v in params.items():
+        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, Mapping) else {f"{prefix}{k}": v})
+    return out
+
+
 def severity_axis(series: Series) -> SeverityAxis:
-    """Tick labels from the parameter that varies with severity, e.g. ``mp3 bitrate (kbps): 40 → 8``."""
-    by_sev: dict[int, dict[str, Any]] = {}
+    """Tick labels from the parameter that varies with severity, e.g. ``mp3 bitrate (kbps): 40 → 8``.
+
+    The parameter, its unit and each cell's value come from the cells' ``axis``;
+    cells without one (older files) use the parameter that varies across the
+    series' ``params``, or a single cell's first numeric parameter.
+    """
+    by_sev: dict[int, Mapping[str, Any]] = {}
     for cells in series.cells.values():
         for sev, cell in cells.items():
             if sev != FIXED:
-                by_sev.setdefault(sev, cell.get("params") or {})
+                by_sev.setdefault(sev, cell)
     sevs = sorted(by_sev)
-    keys: list[str] = []
-    for sev in sevs:
-        for k in by_sev[sev]:
-            if k not in keys:
-                keys.append(k)
-    varying = [k for k in keys if len({repr(by_sev[s].get(k)) for s in sevs}) > 1]
-    if not varying and len(sevs) == 1:  # one cell: the parameter its severity table varies
-        table_keys = _table_varying(series.corruption)
-        varying = [k for k in table_keys if k in by_sev[sevs[0]]][:1]
+    params = {s: _flat(by_sev[s].get("params")) for s in sevs}
+    keys = list(dict.fromkeys(k for s in sevs for k in params[s]))
+    varying = [k for k in keys if len({repr(params[s].get(k)) for s in sevs}) > 1]
+    axes = {s: by_sev[s].get("axis") for s in sevs}
+    named = [a for a in axes.values() if isinstance(a, Mapping) and a.get("param")]
+    if named:
+        key, unit = str(named[0]["param"]), named[0].get("unit")
+        values = {s: (a.get("value") if isinstance(a, Mapping) and a.get("param") == key else params[s].get(key))
+                  for s, a in axes.items()}
+        label = param_label(key, str(unit) if unit is not None else None)
+        others = [k for k in varying if k != key]
+    else:
+        if not varying and len(sevs) == 1:  # one cell: its first numeric parameter
+            varying = [k for k in keys if isinstance(params[sevs[0]].get(k), (int, float))][:1]
         if not varying:
-            varying = [k for k in keys if isinstance(by_sev[sevs[0]].get(k), (int, float))][:1]
-    if not varying:
-        return SeverityAxis("severity level", {s: str(s) for s in sevs}, "")
-    key = varying[0]
-    label = param_label(series.corruption, key)
-    more = f" (+{len(varying) - 1} more)" if len(varying) > 1 else ""
-    ticks = {s: fmt_value(by_sev[s].get(key)) for s in sevs}
+            return SeverityAxis("severity level", {s: str(s) for s in sevs}, "")
+        key = varying[0]
+        values = {s: params[s].get(key) for s in sevs}
+        label = param_label(key)
+        others = varying[1:]
+    more = f" (+{len(others)} more)" if others else ""
+    ticks = {s: fmt_value(values[s]) for s in sevs}
     first, last = ticks[sevs[0]], ticks[sevs[-1]]
     span = f"{first} → {last}" if len(sevs) > 1 else f"{first} (severity {sevs[0]})"
     return SeverityAxis(f"{label}{more}", ticks, f"{label}: {span}")
-
-
-def _table_varying(corruption: str) -> list[str]:
-    """Parameters whose value changes across the corruption's main severity table (registry order)."""
-    from ..corruptions import registry
-
-    try:
-        table = registry.get(corruption).levels
-    except ValueError:
-        return []
-    if table is None:
-        return []
-    levels = [dict(level) for level in table.levels]
-    keys = list(levels[0])
-    return [k for k in keys if len({repr(level.get(k)) for level in levels}) > 1]
 
 
 def worst_cells(sweep: Sweep, n: int = 5) -> list[dict[str, Any]]:
@@ -219,7 +232,8 @@ def worst_cells(sweep: Sweep, n: int = 5) -> list[dict[str, Any]]:
     return sorted(cells, key=lambda c: -float(c["delta_eer"]))[:n]
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[int | float]:
+    """True for a finite int or float (not a bool)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 

@@ -53,7 +53,7 @@ from typing import Any
 
 import yaml
 
-from ..corruptions import CASCADES, Clean, available, create, get
+from ..corruptions import CASCADES, Clean, available, create, get, load_builtins
 from ..corruptions.base import Node
 
 #: Presets shipped as YAML under ``audiostress/presets``; ``full`` is built from the registry.
@@ -176,6 +176,7 @@ def cell_id_for(name: str, severity: int | None, params: Mapping[str, Any], tabl
 
 def family_of(name: str) -> str:
     """The corruption family; a cascade's comes from its stages (see the module docstring)."""
+    load_builtins()  # CASCADES is filled by the builtins
     if name not in CASCADES:
         return get(name).family
     stages = {get(stage).family for stage in CASCADES[name].stages}
@@ -224,6 +225,7 @@ def make_cell(
     name: str, severity: int | None = None, params: Mapping[str, Any] | None = None, table: str | None = None
 ) -> Cell:
     """Build one cell; raises ``ValueError`` naming the corruption and value when it cannot be built."""
+    load_builtins()  # CASCADES is filled by the builtins
     params = dict(params or {})
     if severity == 0:
         raise ValueError(f"Severity 0 of {name} is the clean cell, which every grid already includes")
