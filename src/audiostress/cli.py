@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from typing import Any
 
 import click
 
-from . import __version__
+from ._version import __version__
+
+#: The library logs here; the CLI is the one place that turns those records into lines on stderr.
+LOGGER = "audiostress"
 
 
 class UserError(click.ClickException):
@@ -24,10 +28,38 @@ def fail(exc: BaseException) -> UserError:
     return UserError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
 
+class _StderrHandler(logging.Handler):
+    """Library log records as ``audiostress: [warning: ]message`` lines on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = "" if record.levelno < logging.WARNING else f"{record.levelname.lower()}: "
+        click.echo(f"audiostress: {level}{record.getMessage()}", err=True)
+
+
+def configure_logging(*, quiet: bool = False, verbose: bool = False) -> None:
+    """INFO and up on stderr; ``quiet``: nothing (errors still exit non-zero with one line); ``verbose``: DEBUG too."""
+    logger = logging.getLogger(LOGGER)
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        logger.addHandler(_StderrHandler())
+    logger.setLevel(logging.CRITICAL + 1 if quiet else logging.DEBUG if verbose else logging.INFO)
+
+
+def _restore_logging(level: int) -> None:
+    """Undo ``configure_logging`` when a command ends (the CLI may run inside another program or a test)."""
+    logger = logging.getLogger(LOGGER)
+    for handler in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+        logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="audiostress")
-def main() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Also show debug messages (progress every few seconds, each replayed pair).")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
     """Stress-test audio deepfake detectors against corruptions and codecs."""
+    ctx.call_on_close(lambda level=logging.getLogger(LOGGER).level: _restore_logging(level))
+    configure_logging(verbose=verbose)
 
 
 @main.command("list")
@@ -38,11 +70,11 @@ def list_cmd(as_json: bool, detectors: bool) -> None:
     from .listing import describe_corruptions, describe_detectors, format_corruptions, format_detectors
 
     if detectors:
-        info = describe_detectors()
-        click.echo(json.dumps(info, indent=2) if as_json else format_detectors(info))
+        schema = describe_detectors()
+        click.echo(json.dumps(schema, indent=2) if as_json else format_detectors(schema))
         return
-    info = describe_corruptions()
-    click.echo(json.dumps(info, indent=2, default=str) if as_json else format_corruptions(info))
+    entries = describe_corruptions()
+    click.echo(json.dumps(entries, indent=2, default=str) if as_json else format_corruptions(entries))
 
 
 @main.command("corrupt")
@@ -171,6 +203,26 @@ def sweep_cmd(**opts: Any) -> None:
         raise fail(exc) from exc
     if result.report is not None:
         click.echo(f"report: {result.report}")
+
+
+@main.command("replay")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--clip-id", required=True, help="The clip's id, as in scores.csv.")
+@click.option("--cell-id", required=True, help="The cell's id, as in scores.csv (e.g. mp3@3, clean).")
+@click.option("-o", "--out", "out", required=True, type=click.Path(dir_okay=False), help="Where to write the float32 WAV.")
+@click.option("--data", default=None, metavar="DATASET", help="The dataset's current place, if it moved since the sweep.")
+@click.option("--audio-dir", default=None, metavar="DIR", help="Audio folder of an ASVspoof protocol (with --data).")
+def replay_cmd(run_dir: str, clip_id: str, cell_id: str, out: str, data: str | None, audio_dir: str | None) -> None:
+    """Write the exact audio the sweep in RUN_DIR scored for one (clip, cell) pair, at the corruption's rate."""
+    from .audio import AudioError
+    from .replay import ReplayError, replay_pair
+
+    try:
+        audio, sample_rate = replay_pair(run_dir, clip_id, cell_id, out=out, data=data, audio_dir=audio_dir)
+    except (ReplayError, AudioError, ValueError, RuntimeError, OSError) as exc:
+        raise fail(exc) from exc
+    seconds = audio.shape[-1] / sample_rate
+    click.echo(f"wrote {out} ({clip_id} / {cell_id}: {audio.shape[0]} ch, {seconds:.2f} s at {sample_rate} Hz, float32)")
 
 
 @main.command("merge")

@@ -11,7 +11,6 @@ import torch
 from .audio import load, save
 from .corruptions import create
 from .corruptions.base import Node
-from .seeding import derive_seed, make_generator
 
 
 def corrupt_file(
@@ -27,14 +26,16 @@ def corrupt_file(
     """Load ``src``, apply corruption ``name`` and save WAV/FLAC to ``dst``.
 
     Exactly one of ``severity`` or ``params`` selects the configuration (both may
-    be combined: params override the severity's values). The random draws are
-    seeded from ``(seed, name)`` so re-running gives the same file.
+    be combined: params override the severity's values). The random draws come
+    from ``make_generator(seed)``, the rule of ``audiostress.corrupt`` and of a
+    sweep pair: ``--seed`` set to a pair's seed writes what that sweep scored
+    (``audiostress replay`` finds the seed for you).
     """
     if severity is None and not params:
         raise ValueError(f"Give a severity (0..5) or parameters for {name}")
     node = create(name, severity=severity, params=params, table=table)
     audio, sr = load(src)
-    out = node.apply(audio, sr, generator=make_generator(derive_seed(seed, name)))
+    out = node(audio, sr, seed=seed)
     if not torch.isfinite(out).all():
         raise RuntimeError(f"{node.label()} produced NaN or Inf samples for {src}")
     return node, save(dst, out, sr, subtype="FLOAT" if Path(dst).suffix.lower() == ".wav" else None)

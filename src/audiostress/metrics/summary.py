@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..runners.rows import ScoreRow
 from ._table import CLEAN_CELL_ID, Paired, Table, build_table, json_safe, paired
 from .bootstrap import percentile_interval, resample_weights, weighted_eers

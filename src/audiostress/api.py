@@ -1,0 +1,112 @@
+"""``audiostress.sweep``: run (or resume, or simply reopen) a sweep from Python and get a ``SweepResult``.
+
+The arguments mirror ``audiostress sweep``. With ``out=None`` the sweep lives in
+``<cache>/sweeps/<identity>`` (``$AUDIOSTRESS_CACHE`` or ``~/.cache/audiostress``),
+where the identity is the same content hash that guards resuming: detector
+(checkpoint and factory source by sha256), dataset clip set, grid and seed. The
+same call again therefore returns the finished results at once, and an
+interrupted one resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ._paths import cache_root
+from .results import RunStats, SweepResult, load_results
+
+log = logging.getLogger("audiostress")
+
+#: Keyword options of ``sweep`` beyond the named ones: name -> what it sets.
+OPTIONS: dict[str, str] = {
+    "precision": "fp32 | bf16 | fp16 autocast for the detector",
+    "shard": "'I/N': score shard I of N (combine with merge)",
+    "strict": "stop at the first bad row, clip or failure",
+    "trust_checkpoint": "allow a full pickle checkpoint (runs code from the file)",
+    "audio_dir": "audio folder of an ASVspoof protocol or manifest",
+    "reference": "a reference detector's metrics.json for CE / relative CE",
+    "report": "write report.html, summary.md and plots/ (default True)",
+    "n_bootstrap": "bootstrap resamples for the confidence intervals (default 1000)",
+    "progress": "draw a progress bar on stderr (default False; progress is logged at DEBUG)",
+    "name": "detector display name (card key `name`)",
+    "kwargs": "keyword arguments of a factory detector",
+    "input": "detector input spec overrides (card `input:`)",
+    "output": "detector output spec overrides (card `output:`)",
+}
+_OVERRIDES = ("name", "kwargs", "input", "output")
+
+
+def sweep(
+    detector: str | os.PathLike[str] | Callable[..., Any] | Any,
+    data: str | os.PathLike[str] | Any,
+    grid: str | os.PathLike[str] | Any = "quick",
+    *,
+    out: str | os.PathLike[str] | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    seed: int = 0,
+    limit: int | None = None,
+    workers: int = 1,
+    batch_size: int = 16,
+    device: str = "cpu",
+    **options: Any,
+) -> SweepResult:
+    """Score ``detector`` on ``data`` under every cell of ``grid``; returns the typed results.
+
+    ``detector``: a spec (``model.py:build``, ``pkg.mod:build``, ``torchscript:PATH``, ``onnx:PATH``,
+    ``hf:DIR``), a detector card, a callable / ``nn.Module``, or a loaded ``Detector``.
+    ``data``: a label-folder dataset, a CSV/JSONL manifest, an ASVspoof protocol or a ``Dataset``.
+    ``grid``: a preset (``quick``, ``paper``, ``codecs``, ``asvspoof5``, ``full``) or a grid YAML.
+    Further keyword options are listed in ``audiostress.api.OPTIONS``; an unknown one raises ``TypeError``.
+    """
+    from .runners.grid import load_grid
+    from .runners.store import fingerprint_of
+    from .runners.sweep import SweepConfig, resolve_dataset, resolve_detector, run_sweep, sweep_identity
+
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise TypeError(f"audiostress.sweep() got an unknown option {unknown[0]!r}; allowed: {', '.join(sorted(OPTIONS))}")
+    overrides = {k: options.pop(k) for k in _OVERRIDES if k in options}
+    config = SweepConfig(
+        detector=detector, data=data, grid=grid, out=Path(out) if out is not None else Path("."),
+        checkpoint=str(checkpoint) if checkpoint is not None else None, batch_size=batch_size, device=device,
+        workers=workers, seed=seed, limit=limit, detector_overrides=overrides, **options,
+    )  # fmt: skip
+    # Resolve once here (the identity needs them), then hand the objects to the runner.
+    config.grid = load_grid(config.grid)
+    config.detector = resolve_detector(config)
+    config.data = resolve_dataset(config)
+    identity = sweep_identity(config.detector, config.data, config.grid, config.seed)
+    if out is None:
+        config.out = cache_root() / "sweeps" / fingerprint_of(identity)[:20]
+        log.info("sweep directory: %s", config.out)
+    finished = _finished(config.out, fingerprint_of(identity))
+    if finished is not None:
+        log.info("sweep already complete in %s; returning its results", config.out)
+        return finished
+    run = run_sweep(config)
+    stats = RunStats(run.n_scored, run.n_errors, run.n_skipped, run.elapsed_s, run.report)
+    return SweepResult(Path(run.out_dir), load_results(run.out_dir).metrics, stats)
+
+
+def _finished(out: Path, fingerprint: str) -> SweepResult | None:
+    """The results in ``out`` when they belong to this identity and every pair is scored; else ``None``."""
+    if not (out / "metrics.json").is_file():
+        return None
+    from .runners.store import STORE_NAME, Store, fingerprint_of
+
+    if not (out / STORE_NAME).is_file():
+        return None
+    with Store(out / STORE_NAME) as store:
+        config = store.config()
+    if config is None or fingerprint_of(config) != fingerprint:
+        return None
+    result = load_results(out)
+    coverage: Mapping[str, Any] = result.coverage
+    complete = coverage.get("pairs_missing") == 0 and coverage.get("pairs_failed") == 0
+    if not complete or result.provenance.get("run", {}).get("shard"):
+        return None
+    return result
