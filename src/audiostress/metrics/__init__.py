@@ -1,8 +1,10 @@
-"""Robustness metrics: pure functions (:mod:`.functional`), bootstrap CIs, and metrics.json."""
+"""Robustness metrics: pure functions (:mod:`.functional`), bootstrap CIs, the metric table
+(:mod:`.cell_metrics`) and metrics.json."""
 
 from __future__ import annotations
 
 from .bootstrap import bootstrap_delta_eer_ci, bootstrap_eer_ci
+from .cell_metrics import METRICS, Metric, MetricInput
 from .functional import (
     act_dcf,
     auroc,
@@ -19,6 +21,9 @@ from .functional import (
 from .summary import build_metrics, write_metrics
 
 __all__ = [
+    "METRICS",
+    "Metric",
+    "MetricInput",
     "act_dcf",
     "auroc",
     "bayes_threshold",
