@@ -64,8 +64,8 @@ def main() -> None:
     code_clip((CODECS[0], "pyav", clips[0]))  # import and warm the in-process path
     print(f"{'codec':6} {'pyav s/clip':>12} {'ffmpeg s/clip':>14} {'subproc/inproc':>15}")
     for name in CODECS:
-        t_pyav = _median_time(lambda: [code_clip((name, "pyav", c)) for c in clips], args.repeats) / len(clips)
-        t_cli = _median_time(lambda: [code_clip((name, "ffmpeg", c)) for c in clips], args.repeats) / len(clips)
+        t_pyav = _median_time(lambda name=name: [code_clip((name, "pyav", c)) for c in clips], args.repeats) / len(clips)
+        t_cli = _median_time(lambda name=name: [code_clip((name, "ffmpeg", c)) for c in clips], args.repeats) / len(clips)
         print(f"{name:6} {t_pyav:12.4f} {t_cli:14.4f} {t_cli / t_pyav:14.2f}x")
 
     print(f"{'codec':6} {'1 worker clips/s':>17} {'2 workers clips/s':>18} {'speed-up':>9}")
@@ -73,8 +73,8 @@ def main() -> None:
         list(two.imap(code_clip, [(n, "pyav", clips[0]) for n in CODECS for _ in range(2)]))  # start + warm workers
         for name in CODECS:
             payloads = [(name, "pyav", c) for c in clips]
-            t1 = _median_time(lambda: list(one.imap(code_clip, payloads)), args.repeats)
-            t2 = _median_time(lambda: list(two.imap(code_clip, payloads)), args.repeats)
+            t1 = _median_time(lambda payloads=payloads: list(one.imap(code_clip, payloads)), args.repeats)
+            t2 = _median_time(lambda payloads=payloads: list(two.imap(code_clip, payloads)), args.repeats)
             print(f"{name:6} {len(clips) / t1:17.2f} {len(clips) / t2:18.2f} {t1 / t2:8.2f}x")
 
 

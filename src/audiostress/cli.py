@@ -29,11 +29,13 @@ def fail(exc: BaseException) -> UserError:
 
 
 class _StderrHandler(logging.Handler):
-    """Library log records as ``audiostress: [warning: ]message`` lines on stderr."""
+    """Library log records as ``audiostress sweep: [warning: ]message`` lines on stderr (prefix from the logger name)."""
 
     def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
         level = "" if record.levelno < logging.WARNING else f"{record.levelname.lower()}: "
-        click.echo(f"audiostress: {level}{record.getMessage()}", err=True)
+        prefix = "" if message.startswith("audiostress") else record.name.replace(".", " ") + ": "
+        click.echo(f"{prefix}{level}{message}", err=True)
 
 
 def configure_logging(*, quiet: bool = False, verbose: bool = False) -> None:
@@ -135,12 +137,12 @@ def demo_cmd(out: str, quiet: bool) -> None:
     """Run the whole pipeline on a generated dataset with a built-in baseline detector (nothing downloaded)."""
     from .demo import run_demo
 
+    configure_logging(quiet=quiet)
     try:
         path = run_demo(out, quiet=quiet)
     except (ValueError, RuntimeError, OSError) as exc:
         raise fail(exc) from exc
-    if quiet:
-        click.echo(f"report: {path.resolve()}")
+    click.echo(f"report: {path.resolve()}" if quiet else f"audiostress demo: report at {path.resolve()}")
 
 
 def _trust_help() -> str:
@@ -164,7 +166,7 @@ def _trust_help() -> str:
 @click.option("--limit", default=None, type=click.IntRange(min=1), help="Stratified, seeded subset of N clips (part of the sweep's identity: resuming with another limit is refused).")
 @click.option("--shard", default=None, metavar="I/N", help="Process shard I of N (combine with `audiostress merge`). Shards take whole clip groups of about 8 clips; a shard left without a group warns and writes no rows.")
 @click.option("--strict", is_flag=True, help="Stop at the first bad row, clip or failure instead of recording it.")
-@click.option("--quiet", is_flag=True, help="No progress bar (CI logs); the summary line is still printed.")
+@click.option("--quiet", is_flag=True, help="Silent: no progress bar, notes or summary; the exit code tells the outcome.")
 @click.option("--trust-checkpoint", is_flag=True, help=_trust_help())
 @click.option("--reference", default=None, type=click.Path(dir_okay=False), metavar="METRICS.json", help="A reference detector's metrics.json for CE / relative CE.")
 @click.option("--name", default=None, help="Detector name in reports (card key `name`).")
@@ -191,17 +193,18 @@ def sweep_cmd(**opts: Any) -> None:
     }
     from pathlib import Path
 
+    configure_logging(quiet=opts["quiet"])
     try:
         result = run_sweep(SweepConfig(
             detector=opts["detector"], checkpoint=opts["checkpoint"], data=opts["data"], audio_dir=opts["audio_dir"],
             grid=opts["grid"], out=Path(opts["out"]), batch_size=opts["batch_size"], device=opts["device"],
             precision=opts["precision"], workers=opts["workers"], seed=opts["seed"], limit=opts["limit"],
             shard=opts["shard"], strict=opts["strict"], quiet=opts["quiet"], trust_checkpoint=opts["trust_checkpoint"],
-            detector_overrides=overrides, reference=opts["reference"],
+            detector_overrides=overrides, reference=opts["reference"], progress=not opts["quiet"],
         ))  # fmt: skip
     except (ValueError, TypeError, RuntimeError, OSError) as exc:
         raise fail(exc) from exc
-    if result.report is not None:
+    if result.report is not None and not opts["quiet"]:
         click.echo(f"report: {result.report}")
 
 

@@ -84,8 +84,9 @@ def test_detector_identity_follows_content_not_location(tmp_path: Path) -> None:
     shutil.copytree(examples, copy)
     here = detector_identity(load_detector(str(examples / "detector_card.yaml")))
     there = detector_identity(load_detector(str(copy / "detector_card.yaml")))
-    assert here == there and here["spec"] == "my_model.py:build" and here["spec_sha256"]
+    assert here == there and here["factory"] == "my_model.py:build" and len(here["source_sha256"]) == 64
+    assert "examples" not in repr(here) and "elsewhere" not in repr(there)  # no path anywhere
     model = copy / "my_model.py"
     model.write_text(model.read_text().replace("SEED = 1234", "SEED = 4321"))
     changed = detector_identity(load_detector(str(copy / "detector_card.yaml")))
-    assert changed["spec_sha256"] != here["spec_sha256"]
+    assert changed["source_sha256"] != here["source_sha256"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,10 @@ import torch
 import torchaudio.functional as taf
 from torch import Tensor, nn
 
+from .._paths import cache_root
 from . import data
+
+log = logging.getLogger("audiostress.demo")
 
 #: Everything that changes the trained weights; its hash names the cache file.
 TRAIN_CONFIG: dict[str, Any] = {
@@ -64,6 +68,15 @@ def linear_filterbank(n_freqs: int, n_filters: int) -> Tensor:
 
 class LfccLogReg(nn.Module):
     """LFCC summary statistics -> standardisation -> logistic regression (one logit per clip)."""
+
+    # buffers (registered in __init__), declared for type checkers
+    window: Tensor
+    filterbank: Tensor
+    dct: Tensor
+    feature_mean: Tensor
+    feature_std: Tensor
+    weight: Tensor
+    bias: Tensor
 
     def __init__(self, n_fft: int = 512, hop: int = 160, n_filters: int = 24, n_coeffs: int = 20,
                  log_floor: float = 1e-3) -> None:
@@ -134,8 +147,7 @@ def _train(config: dict[str, Any]) -> dict[str, Tensor]:
 
 def cache_dir() -> Path:
     """``$AUDIOSTRESS_CACHE`` or ``~/.cache/audiostress``."""
-    env = os.environ.get("AUDIOSTRESS_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "audiostress"
+    return cache_root()
 
 
 def config_hash(config: dict[str, Any] = TRAIN_CONFIG) -> str:
@@ -151,8 +163,7 @@ def ensure_checkpoint(config: dict[str, Any] = TRAIN_CONFIG, *, quiet: bool = Fa
     path = checkpoint_path(config)
     if path.exists():
         return path
-    if not quiet:
-        print(f"audiostress demo: training the baseline detector (once; cached at {path})")
+    (log.debug if quiet else log.info)("training the baseline detector (once; cached at %s)", path)
     state = train(config)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")

@@ -211,35 +211,23 @@ def _device_of(detector: Any, config: SweepConfig) -> torch.device:
 
 # -- identity and provenance -------------------------------------------------------------------
 def detector_identity(detector: Any) -> dict[str, Any]:
-    """What decides the detector's scores, independent of where files sit.
+    """What decides the detector's scores, independent of where files sit (``DetectorSpec.identity``).
 
-    Device and batch size are dropped (they do not change scores), and so are the
-    card and checkpoint paths: the checkpoint counts through its sha256, and a
-    factory file through its name plus a sha256 of its source. A copy of the same
-    model at another path (another machine's shard) therefore matches.
+    The model counts by a content hash (factory source, model file, HF configs
+    and weights, module weights) and the checkpoint by its sha256, never by a
+    path; device, batch size and display name are left out. A copy of the same
+    model on another path or machine therefore resumes and merges. A detector
+    built by hand without a spec falls back to its description minus device,
+    batch size and paths.
     """
+    spec = getattr(detector, "spec", None)
+    if spec is not None and hasattr(spec, "identity"):
+        return dict(spec.identity(detector))
     info = dict(detector.describe())
-    for key in (*_NON_SEMANTIC_DETECTOR_KEYS, "card", "checkpoint"):
+    for key in (*_NON_SEMANTIC_DETECTOR_KEYS, "card", "checkpoint", "spec", "name"):
         info.pop(key, None)
-    spec = info.get("spec")
-    if isinstance(spec, str):
-        info["spec"], spec_sha = _location_free_spec(spec)
-        if spec_sha:
-            info["spec_sha256"] = spec_sha
+    info["kind"] = "unspecified"
     return info
-
-
-def _location_free_spec(spec: str) -> tuple[str, str | None]:
-    """``/abs/dir/model.py:build`` -> (``model.py:build``, sha256 of model.py); ``onnx:/x/m.onnx`` -> ``onnx:m.onnx``."""
-    for prefix in ("torchscript:", "onnx:", "hf:"):
-        if spec.startswith(prefix):
-            return prefix + Path(spec[len(prefix) :]).name, None
-    target, sep, attr = spec.rpartition(":")
-    if sep and target.endswith(".py"):
-        path = Path(target)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else None
-        return f"{path.name}:{attr}", digest
-    return spec, None
 
 
 def dataset_identity(dataset: Any) -> dict[str, Any]:
