@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from audiostress.detectors import DetectorError, OutputSpec, load_detector
-from audiostress.detectors.output import OutputMismatch, aggregate, interpret
+from audiostress.detectors import DetectorContractError, DetectorError, OutputSpec, load_detector
+from audiostress.detectors.output import PROB_SLACK, OutputMismatch, aggregate, interpret
 
 #: float64 arithmetic on the same numbers.
 ATOL = 1e-12
@@ -94,3 +94,62 @@ def test_mismatch_becomes_detector_error_with_clip_ids():
     with pytest.raises(DetectorError) as info:
         det.score([torch.zeros(1, 10)] * 2, 16000, clip_ids=["c1", "c2"])
     assert info.value.clip_ids == ["c1", "c2"] and "c1, c2" in str(info.value) and "fake_index" in str(info.value)
+
+
+# -- contract errors (issue 10, 2c) ------------------------------------------------------------
+
+
+def _fixed(out: torch.Tensor):
+    return lambda x: out[: x.shape[0]]
+
+
+@pytest.mark.parametrize(
+    ("forward", "output", "needle"),
+    [
+        (_fixed(torch.zeros(2, 2)), {"fake_index": 5}, "`output.fake_index: 5` is out of range: the model returned 2"),
+        (_fixed(torch.zeros(2, 3)), {"fake_index": 0, "num_classes": 2}, "`output.num_classes: 2`"),
+        (_fixed(torch.full((2, 2), 3.0)), {"kind": "probs", "fake_index": 0}, "values in [0, 1]"),
+        (lambda x: torch.zeros(x.shape[0] + 1, 2), {"fake_index": 0}, "got shape [3, 2]"),
+        (lambda x: (torch.zeros(x.shape[0], 2),), {"fake_index": 0, "select": 3}, "`output.select: 3` is out of range"),
+        (_fixed(torch.zeros(2, 3)), {"kind": "score", "higher_is_fake": True, "score_index": 4}, "score_index"),
+    ],
+)
+def test_contract_breaks_raise_detector_contract_error(forward, output, needle):
+    det = load_detector(forward, input={"length": 10}, output=output)
+    with pytest.raises(DetectorContractError) as info:
+        det.score([torch.zeros(1, 10), torch.zeros(1, 10)], 16000, clip_ids=["a", "b"])
+    assert needle in str(info.value)
+    assert info.value.clip_ids == ["a", "b"]
+    assert isinstance(info.value, DetectorError)
+
+
+def test_probs_within_rounding_slack_are_accepted_and_clamped():
+    out = torch.tensor([[1.0 + PROB_SLACK / 2, -PROB_SLACK / 2]], dtype=torch.float64)
+    det = load_detector(_fixed(out), input={"length": 10}, output={"kind": "probs", "fake_index": 0})
+    p_fake = float(det.score([torch.zeros(1, 10)], 16000, clip_ids=["a"]).p_fake[0])
+    assert 1.0 - 1e-9 < p_fake <= 1.0
+
+
+def test_matching_num_classes_and_nan_are_not_contract_errors():
+    det = load_detector(_fixed(torch.zeros(2, 2)), input={"length": 10}, output={"fake_index": 0, "num_classes": 2})
+    assert det.score([torch.zeros(1, 10)], 16000, clip_ids=["a"]).p_fake.tolist() == [0.5]
+    nan = load_detector(_fixed(torch.full((2, 2), float("nan"))), input={"length": 10}, output={"fake_index": 0})
+    with pytest.raises(DetectorError) as info:
+        nan.score([torch.zeros(1, 10)], 16000, clip_ids=["a"])
+    assert not isinstance(info.value, DetectorContractError)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "needle"),
+    [
+        ("num_classes", 0, "`output.num_classes` to be null or an integer >= 1, got 0"),
+        ("num_classes", 2.0, "`output.num_classes`"),
+        ("threshold", 1.5, "`output.threshold` to be null or a number in [0, 1]"),
+        ("threshold", True, "`output.threshold`"),
+    ],
+)
+def test_num_classes_and_threshold_are_validated(key, value, needle):
+    with pytest.raises(ValueError) as info:
+        OutputSpec(fake_index=0, **{key: value})
+    assert needle in str(info.value)
+    assert OutputSpec(fake_index=0, num_classes=2, threshold=0).threshold == 0.0

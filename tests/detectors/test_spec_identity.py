@@ -39,7 +39,8 @@ def test_a_copy_at_another_path_has_the_same_identity_and_no_path_in_it(tmp_path
     assert len(ident["source_sha256"]) == 64 and len(ident["checkpoint_sha256"]) == 64
     assert ident["input"]["length"] == 16000 and ident["input"]["pad"] == "repeat"  # effective, after defaults
     assert ident["output"] == {"kind": "logits", "fake_index": 0, "higher_is_fake": None, "select": None,
-                               "score_index": None, "fake_label": None}  # fmt: skip
+                               "score_index": None, "fake_label": None, "num_classes": None,
+                               "threshold": None}  # fmt: skip
 
 
 def test_one_changed_checkpoint_byte_or_source_byte_changes_the_identity(tmp_path, tiny_ckpt):

@@ -11,7 +11,7 @@
 0.5
 """
 
-from .base import Detector, DetectorError, DetectorLoadError, Scores
+from .base import Detector, DetectorContractError, DetectorError, DetectorLoadError, Scores
 from .card import CardError, card_schema, read_card
 from .detector_spec import DetectorSpec
 from .factory import TRUST_CHECKPOINT_HELP
@@ -22,6 +22,7 @@ __all__ = [
     "TRUST_CHECKPOINT_HELP",
     "CardError",
     "Detector",
+    "DetectorContractError",
     "DetectorError",
     "DetectorLoadError",
     "DetectorSpec",

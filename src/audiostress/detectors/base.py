@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from ..seeding import derive_seed, make_generator
-from .output import OutputMismatch, aggregate, interpret
+from .output import NonFiniteOutput, OutputMismatch, aggregate, interpret
 from .prepare import prepare_clip
 from .spec import InputSpec, OutputSpec
 
@@ -55,6 +55,15 @@ class DetectorError(RuntimeError):
             ids += f", ... ({len(self.clip_ids)} clips)"
         where = f" on clips [{ids}]" if self.clip_ids else ""
         super().__init__(f"Detector {detector!r}{where}: {expected}")
+
+
+class DetectorContractError(DetectorError):
+    """The model output broke the OutputSpec contract (shape, class count, range, index).
+
+    A contract error belongs to the model, not to the clips of the batch: scoring
+    the same clips one by one would break it the same way (or, worse, pass by
+    chance), so callers should fail the whole batch instead of retrying items.
+    """
 
 
 class DetectorLoadError(DetectorError):
@@ -128,7 +137,10 @@ class Detector:
         crops draw from ``generators[i]``, or from a generator derived from the
         clip id when none is given), runs the model in batches of at most
         ``batch_size`` windows, applies the OutputSpec and aggregates windows per
-        clip. Raises ``DetectorError`` naming the clip ids of a failing batch.
+        clip. Raises ``DetectorError`` naming the clip ids of a failing batch, and
+        its subclass ``DetectorContractError`` when the output breaks the
+        OutputSpec (shape, ``num_classes``, ``fake_index``/``select``/``score_index``
+        range, ``kind: probs`` outside [0, 1]).
         """
         clips = list(audio)
         ids = [str(c) for c in clip_ids]
@@ -238,6 +250,8 @@ class Detector:
             ) from exc
         try:
             raw, _ = interpret(out, self.output, x.shape[0])
-        except OutputMismatch as exc:
+        except NonFiniteOutput as exc:  # may come from one clip: callers may isolate it
             raise DetectorError(self.name, batch_ids, str(exc)) from exc
+        except OutputMismatch as exc:
+            raise DetectorContractError(self.name, batch_ids, str(exc)) from exc
         return raw

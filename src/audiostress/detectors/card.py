@@ -38,6 +38,8 @@ CARD_KEYS: dict[str, str] = {
     "output.select": "index into a tuple output, or null (AASIST returns (hidden, logits): 1)",
     "output.score_index": "kind: score only; column of a [B, K] output that holds the score",
     "output.fake_label": "hf: only; the config.id2label name of the fake class",
+    "output.num_classes": "integer >= 1 or null; columns the model returns per input (checked before the sweep)",
+    "output.threshold": "number in [0, 1] or null; the card's operating point on p_fake",
 }
 
 SPECS: dict[str, str] = {
@@ -69,6 +71,8 @@ output:
   fake_index: 0                        # AASIST logits: index 1 = bona fide, so fake = 0
   higher_is_fake: null                 # single-score models: direction
   select: 1                            # build() returns (hidden, logits)
+  num_classes: 2                       # checked before the sweep; null = any
+  threshold: null                      # optional operating point on p_fake
 """
 
 

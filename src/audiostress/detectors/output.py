@@ -38,6 +38,10 @@ class OutputMismatch(ValueError):
     """The model output does not match the OutputSpec; the message says what was expected."""
 
 
+class NonFiniteOutput(OutputMismatch):
+    """The model returned NaN or Inf (often for one clip only, unlike the other mismatches)."""
+
+
 def _pick(output: Any, spec: OutputSpec) -> Any:
     if isinstance(output, Mapping) and not isinstance(output, Tensor):
         if "logits" in output and spec.select is None:
@@ -89,8 +93,14 @@ def interpret(output: Any, spec: OutputSpec, batch: int) -> tuple[Tensor, Tensor
         raise OutputMismatch(f"expected {_expected(spec, batch)}, got shape {list(x.shape)}")
     if not bool(torch.isfinite(x).all()):
         bad = int((~torch.isfinite(x)).reshape(batch, -1).any(dim=1).sum())
-        raise OutputMismatch(f"expected finite outputs, got NaN or Inf for {bad} of {batch} inputs")
+        raise NonFiniteOutput(f"expected finite outputs, got NaN or Inf for {bad} of {batch} inputs")
     columns = 1 if x.dim() == 1 else x.shape[1]
+    if spec.num_classes is not None and columns != spec.num_classes:
+        raise OutputMismatch(
+            f"`output.num_classes: {spec.num_classes}` but the model returned {columns} "
+            f"{'column' if columns == 1 else 'columns'} per input (shape {list(x.shape)}); "
+            "fix `output.num_classes` or the checkpoint"
+        )
     single = x.reshape(batch) if columns == 1 else None
     sign = -1.0 if spec.higher_is_fake is False else 1.0
 
@@ -118,7 +128,13 @@ def interpret(output: Any, spec: OutputSpec, batch: int) -> tuple[Tensor, Tensor
         p = p if sign > 0 else 1.0 - p
         return _log_odds(p), p
 
-    if spec.fake_index is None or spec.fake_index >= columns:
+    if spec.fake_index is not None and spec.fake_index >= columns:
+        raise OutputMismatch(
+            f"`output.fake_index: {spec.fake_index}` is out of range: the model returned {columns} "
+            f"{spec.kind} per input; set it in 0..{columns - 1} to the fake class "
+            "(AASIST-style, index 1 = bona fide: 0)"
+        )
+    if spec.fake_index is None:
         raise OutputMismatch(
             f"model returned {columns} {spec.kind} per input; set `output.fake_index` in "
             f"0..{columns - 1} to the fake class (AASIST-style, index 1 = bona fide: 0), "

@@ -110,6 +110,11 @@ class OutputSpec:
     - ``score_index``: for ``kind: score`` on a ``[B, K]`` output, the column that
       holds the score (AASIST's published score is column 1, higher = bona fide).
     - ``fake_label``: ``hf:`` only; the ``config.id2label`` name of the fake class.
+    - ``num_classes``: the number of columns the model returns per input
+      (``[B, K]`` -> K; one value per input counts as 1). When given, any other
+      count is a contract error; null accepts whatever the model returns.
+    - ``threshold``: an operating point on ``p_fake`` in [0, 1] that the card
+      declares (null: none; metrics use the clean EER threshold).
     """
 
     kind: str = "logits"
@@ -118,9 +123,17 @@ class OutputSpec:
     select: int | None = None
     score_index: int | None = None
     fake_label: str | None = None
+    num_classes: int | None = None
+    threshold: float | None = None
 
     def __post_init__(self) -> None:
         _choice("output", "kind", self.kind, KINDS)
+        _opt_int("output", "num_classes", self.num_classes, 1)
+        if self.threshold is not None:
+            t = self.threshold
+            if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.0 <= float(t) <= 1.0:
+                raise ValueError(f"Expected `output.threshold` to be null or a number in [0, 1] (p_fake), got {t!r}")
+            object.__setattr__(self, "threshold", float(t))
         _opt_int("output", "fake_index", self.fake_index, 0)
         _opt_bool("output", "higher_is_fake", self.higher_is_fake)
         if self.select is not None and (isinstance(self.select, bool) or not isinstance(self.select, int)):
