@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from .csv_safe import unescape_cell
 from .results_html import sweep_html
 
 if TYPE_CHECKING:
@@ -266,7 +267,12 @@ def _flat(block: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def read_scores(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """``scores.csv`` as a DataFrame with typed columns; empty fields become ``<NA>`` (never the text "NA")."""
+    """``scores.csv`` as a DataFrame with typed columns; empty fields become ``<NA>`` (never the text "NA").
+
+    Text columns come back as they were scored: the spreadsheet escaping of
+    ``scores.csv`` (a leading ``'`` before ``=``, ``+``, ``-``, ``@``, tab, CR or ``'``;
+    see ``audiostress.csv_safe``) is removed.
+    """
     import pandas as pd
 
     p = Path(path)
@@ -281,8 +287,9 @@ def read_scores(path: str | os.PathLike[str]) -> pd.DataFrame:
             frame[column] = pd.to_numeric(frame[column]).astype("Int64")
         elif dtype == "float64":
             frame[column] = pd.to_numeric(frame[column]).astype("float64")
-        else:
-            frame[column] = frame[column].astype("string")
+    for column in frame.columns:  # every text column, including ones added later (e.g. `note`)
+        if SCORE_DTYPES.get(column, "string") == "string":
+            frame[column] = frame[column].map(lambda v: unescape_cell(v) if isinstance(v, str) else v).astype("string")
     return frame
 
 
