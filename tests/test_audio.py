@@ -128,3 +128,39 @@ def test_resample_and_mono():
     assert y.shape == (1, 16000)
     assert resample(x, 16000, 16000) is x
     assert to_mono(torch.stack([torch.ones(4), torch.zeros(4)])).tolist() == [[0.5] * 4]
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_error_truncated_wav_names_promised_and_held_frames(tmp_path, subtype, channels):
+    n = 16000
+    audio = torch.from_numpy(np.random.default_rng(1).uniform(-0.5, 0.5, (channels, n)).astype(np.float32))
+    full = save(tmp_path / "full.wav", audio, SR, subtype=subtype)
+    data = full.read_bytes()
+    frame_bytes = channels * {"PCM_16": 2, "PCM_24": 3, "FLOAT": 4}[subtype]
+    header = len(data) - n * frame_bytes
+    keep = 6000
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[: header + keep * frame_bytes + 1])  # a partial frame at the end as well
+    with pytest.raises(AudioError, match=rf"cut\.wav: file is truncated: the header promises {n} frames, "
+                                         rf"the file holds {keep}"):  # fmt: skip
+        load(cut)
+    y, sr = load(full)  # the intact file still loads whole
+    assert y.shape == (channels, n) and sr == SR
+
+
+def test_wav_with_trailing_chunk_or_open_length_is_not_truncated(tmp_path):
+    audio = speech_like(0.25, SR, seed=4)
+    p = save(tmp_path / "ok.wav", audio, SR)
+    data = p.read_bytes()
+    # A LIST chunk after the data (as tagging tools write) is extra bytes, not a promise broken.
+    tagged = tmp_path / "tagged.wav"
+    tagged.write_bytes(data + b"LIST" + (4).to_bytes(4, "little") + b"INFO")
+    assert load(tagged)[0].shape == audio.shape
+    # A streaming writer's "unknown length" data size (0xFFFFFFFF) is not checked.
+    streamed = bytearray(data)
+    at = streamed.index(b"data") + 4
+    streamed[at : at + 4] = b"\xff\xff\xff\xff"
+    (tmp_path / "streamed.wav").write_bytes(bytes(streamed))
+    y, _ = load(tmp_path / "streamed.wav")
+    assert y.shape[-1] == audio.shape[-1]

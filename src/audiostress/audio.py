@@ -4,11 +4,17 @@ Audio is ``torch.float32`` shaped ``[C, T]`` with values nominally in [-1, 1]
 plus an integer sample rate. WAV, FLAC and OGG load through soundfile; MP3,
 M4A/AAC and anything else libsndfile cannot read go through PyAV. Saving writes
 WAV or FLAC. Every failure raises ``AudioError`` naming the file and the reason.
+
+A WAV file whose header promises more frames than the file holds (a copy or
+download that was cut short) is an error, not a shorter clip: libsndfile quietly
+shortens such a file, so ``load`` reads the RIFF ``data`` chunk's size itself and
+compares it with the bytes present.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +76,7 @@ def _load_soundfile(p: Path) -> tuple[np.ndarray, int]:
     try:
         with sf.SoundFile(str(p)) as f:
             sr = f.samplerate
+            frames = f.frames
             data = f.read(dtype="float32", always_2d=True)
     except sf.LibsndfileError as exc:
         text = str(exc).lower()
@@ -78,7 +85,57 @@ def _load_soundfile(p: Path) -> tuple[np.ndarray, int]:
         raise AudioError(p, f"decode failed: {exc}") from exc
     except RuntimeError as exc:  # older soundfile raises RuntimeError
         raise _NotSoundfile from exc
+    promised = wav_frames(p)
+    if promised is not None and promised[0] > promised[1]:
+        raise AudioError(p, _truncated(promised[0], promised[1]))
+    if data.shape[0] < frames and p.suffix.lower() not in _ESTIMATED_LENGTH:
+        raise AudioError(p, _truncated(frames, data.shape[0]))
     return data.T, sr
+
+
+def _truncated(promised: int, held: int) -> str:
+    return (
+        f"file is truncated: the header promises {promised} frames, the file holds {held} "
+        "(an interrupted copy or download?); copy or export the file again"
+    )
+
+
+#: Formats whose frame count libsndfile estimates (from the last Ogg page): a short read is not proof of a cut.
+_ESTIMATED_LENGTH = (".ogg", ".oga", ".opus")
+#: RIFF ``data`` sizes that mean "length unknown" (written by streaming encoders); not checked.
+_UNKNOWN_DATA_SIZES = (0, 0xFFFFFFFF)
+
+
+def wav_frames(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """``(frames the header promises, whole frames the file holds)`` of a RIFF/WAVE file.
+
+    ``None`` when the file is not plain RIFF/WAVE (RF64, AIFF, FLAC, ...), or when
+    the header leaves the length open (a ``data`` size of 0 or 0xFFFFFFFF).
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        block_align = 0
+        for _ in range(256):  # a WAV has a handful of chunks before `data`
+            chunk = fh.read(8)
+            if len(chunk) < 8:
+                return None
+            name, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if name == b"fmt ":
+                body = fh.read(min(size, 16))
+                if len(body) < 14:
+                    return None
+                block_align = struct.unpack("<H", body[12:14])[0]
+                fh.seek(size - len(body) + (size & 1), os.SEEK_CUR)
+            elif name == b"data":
+                if block_align <= 0 or size in _UNKNOWN_DATA_SIZES:
+                    return None
+                held_bytes = os.fstat(fh.fileno()).st_size - fh.tell()
+                return size // block_align, max(0, min(size, held_bytes)) // block_align
+            else:
+                fh.seek(size + (size & 1), os.SEEK_CUR)
+    return None
 
 
 def _load_pyav(p: Path) -> tuple[np.ndarray, int]:
