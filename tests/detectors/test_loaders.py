@@ -126,3 +126,24 @@ def test_onnx_tuple_output_with_select(tmp_path, tiny_ref, audio_batch):
     out = det(audio_batch).p_fake
     torch.testing.assert_close(out, _p_ref(tiny_ref, audio_batch), atol=SCORE_ATOL, rtol=0)
     assert np.isfinite(out.numpy()).all()
+
+
+def test_hf_defaults_come_from_the_feature_extractor(tmp_path):
+    """Issue 10, 1b: no silent AASIST crop; a wav2vec2 extractor (no fixed size) means whole clips at its rate."""
+    _tiny_hf(tmp_path, {0: "bonafide", 1: "spoof"})
+    det = load_detector(f"hf:{tmp_path}")
+    assert (det.input.sample_rate, det.input.length, det.input.crop, det.input.pad) == (16000, None, None, None)
+
+
+def test_hf_fixed_size_extractor_gives_its_length():
+    from audiostress.detectors.huggingface import extractor_input
+
+    class Whisperish:
+        sampling_rate = 16000
+        n_samples = 480000
+
+    class Wav2vecish:
+        sampling_rate = 8000
+
+    assert extractor_input(Whisperish()) == {"sample_rate": 16000, "length": 480000, "pad": "zero", "crop": "first"}
+    assert extractor_input(Wav2vecish()) == {"sample_rate": 8000}

@@ -111,3 +111,29 @@ def test_input_spec_validation_names_key_and_values():
         InputSpec(length=0)
     with pytest.raises(ValueError, match=r"`input.crop: windows` needs `input.length`"):
         InputSpec(length=None, crop="windows")
+
+
+# -- issue 10, 1b: the default input is the whole clip ------------------------------------------
+
+
+def test_default_input_is_the_whole_clip_not_an_aasist_crop():
+    spec = InputSpec()
+    assert (spec.length, spec.crop, spec.pad) == (None, None, None)
+    seen: list[int] = []
+
+    def model(x: torch.Tensor) -> torch.Tensor:
+        seen.append(int(x.shape[-1]))
+        return x.mean(dim=1)
+
+    det = load_detector(model, output={"kind": "score", "higher_is_fake": True})
+    det.score([torch.zeros(1, 160000)], 16000, clip_ids=["ten_seconds"])
+    assert seen == [160000]  # 10 s scored whole (the old default fed the first 64600 samples)
+
+
+def test_a_length_alone_keeps_the_aasist_crop_and_pad():
+    spec = InputSpec(length=64600)
+    assert (spec.crop, spec.pad) == ("first", "repeat")
+    assert InputSpec(length=100, pad="zero").to_dict()["pad"] == "zero"
+    assert InputSpec(length=10, crop="windows", hop=5).windows(22) == 4 and InputSpec().windows(10**6) == 1
+    assert InputSpec(length=64600).describe() == "16000 Hz, 64600 samples (crop first, pad repeat)"
+    assert InputSpec().describe() == "16000 Hz, whole clip"

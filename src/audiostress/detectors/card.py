@@ -27,9 +27,11 @@ CARD_KEYS: dict[str, str] = {
     "kwargs": "mapping; keyword arguments passed to the factory",
     "input.sample_rate": "positive integer Hz the model expects (default 16000; hf: from the feature extractor)",
     "input.channels": f"one of {', '.join(CHANNELS)} (default mean = downmix)",
-    "input.length": "samples per model input, or null for whole clips (default 64600)",
-    "input.pad": f"one of {', '.join(PADS)} for audio shorter than length (default repeat)",
-    "input.crop": f"one of {', '.join(CROPS)} for audio longer than length (default first; random is seeded)",
+    "input.length": "samples per model input, or null for whole clips (default null; AASIST-style: 64600; "
+    "hf: from the feature extractor)",
+    "input.pad": f"one of {', '.join(PADS)} for audio shorter than length (default repeat when a length is set)",
+    "input.crop": f"one of {', '.join(CROPS)} for audio longer than length "
+    "(default first when a length is set; random is seeded)",
     "input.hop": "window hop in samples for crop: windows, or null for hop = length",
     "input.aggregate": f"one of {', '.join(AGGREGATES)}: how window p_fake values combine per clip (default mean)",
     "output.kind": f"one of {', '.join(KINDS)} (default logits)",

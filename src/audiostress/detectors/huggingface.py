@@ -57,6 +57,17 @@ def find_fake_index(
     return hits[0]
 
 
+def extractor_input(extractor: Any) -> dict[str, Any]:
+    """InputSpec defaults a feature extractor implies: its ``sampling_rate`` and, when it
+    works on a fixed number of samples (Whisper's ``n_samples``), that length with zero
+    padding and a first crop (what the extractor itself does); otherwise the whole clip."""
+    out: dict[str, Any] = {"sample_rate": int(getattr(extractor, "sampling_rate", None) or 16000)}
+    n_samples = getattr(extractor, "n_samples", None)
+    if isinstance(n_samples, int) and not isinstance(n_samples, bool) and n_samples > 0:
+        out.update({"length": n_samples, "pad": "zero", "crop": "first"})
+    return out
+
+
 def load_hf(
     path: str,
     *,
@@ -88,7 +99,8 @@ def load_hf(
     index = find_fake_index(id2label, fake_index=fake_index, fake_label=fake_label, name=label)
     model.to(device)
     model.eval()
-    sample_rate = int(getattr(extractor, "sampling_rate", 16000))
+    defaults = extractor_input(extractor)
+    sample_rate = int(defaults["sample_rate"])
 
     def forward(x: Tensor) -> Tensor:
         arrays = [row.detach().to("cpu", torch.float32).numpy() for row in x]
@@ -99,7 +111,7 @@ def load_hf(
     return Loaded(
         forward=forward,
         name=label,
-        input={"sample_rate": sample_rate},
+        input=defaults,
         output={"kind": "logits", "fake_index": index, "fake_label": None},
         provenance={
             "spec": f"hf:{p}",

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..audio import resample
-from .spec import InputSpec
+from .spec import DEFAULT_PAD, InputSpec
 
 
 def downmix(audio: Tensor, channels: str) -> Tensor:
@@ -68,10 +68,11 @@ def prepare_clip(
     length = spec.length
     if length is None:
         return [x]
+    pad = spec.pad or DEFAULT_PAD  # set whenever a length is (InputSpec fills it)
     if spec.crop == "windows":
-        return [fit(x[s : s + length], length, spec.pad) for s in window_starts(total, length, spec.window_hop)]
+        return [fit(x[s : s + length], length, pad) for s in window_starts(total, length, spec.window_hop)]
     if total <= length:
-        return [fit(x, length, spec.pad)]
+        return [fit(x, length, pad)]
     if spec.crop == "first":
         start = 0
     elif spec.crop == "center":

@@ -16,6 +16,9 @@ PADS = ("repeat", "zero")
 CROPS = ("first", "center", "random", "windows")
 AGGREGATES = ("mean", "max")
 KINDS = ("logits", "probs", "score")
+#: What ``pad`` / ``crop`` become when a ``length`` is given without them (AASIST/RawNet2).
+DEFAULT_PAD = "repeat"
+DEFAULT_CROP = "first"
 
 
 def _choice(section: str, key: str, value: Any, allowed: tuple[str, ...]) -> None:
@@ -51,18 +54,24 @@ class InputSpec:
     """How clips are turned into model inputs ``[B, length]`` at ``sample_rate``.
 
     - ``channels``: ``mean`` averages channels, ``first`` keeps channel 0.
-    - ``length``: samples per model input; ``None`` feeds each clip whole.
+    - ``length``: samples per model input; ``None`` (the default) feeds each clip
+      whole, so no model is silently scored on an excerpt. AASIST-style models
+      declare ``length: 64600`` (about 4 s at 16 kHz) in their card.
     - ``pad``: shorter audio is tiled (``repeat``, as AASIST/RawNet2 do) or zero-padded.
     - ``crop``: longer audio keeps the ``first`` or ``center`` samples, a ``random``
       seeded excerpt, or is cut into ``windows`` of ``length`` every ``hop`` samples
       (default ``hop = length``); per-window p_fake is aggregated by ``aggregate``.
+
+    ``pad`` and ``crop`` only apply with a ``length``: left unset they stay ``None``
+    for a whole clip, and become ``repeat`` / ``first`` (``DEFAULT_PAD``,
+    ``DEFAULT_CROP``: the AASIST convention) once a ``length`` is given.
     """
 
     sample_rate: int = 16000
     channels: str = "mean"
-    length: int | None = 64600
-    pad: str = "repeat"
-    crop: str = "first"
+    length: int | None = None
+    pad: str | None = None
+    crop: str | None = None
     hop: int | None = None
     aggregate: str = "mean"
 
@@ -71,8 +80,13 @@ class InputSpec:
             raise ValueError(f"Expected `input.sample_rate` to be a positive integer (Hz), got {self.sample_rate!r}")
         _choice("input", "channels", self.channels, CHANNELS)
         _opt_int("input", "length", self.length, 1)
-        _choice("input", "pad", self.pad, PADS)
-        _choice("input", "crop", self.crop, CROPS)
+        if self.length is not None:
+            object.__setattr__(self, "pad", DEFAULT_PAD if self.pad is None else self.pad)
+            object.__setattr__(self, "crop", DEFAULT_CROP if self.crop is None else self.crop)
+        if self.pad is not None:
+            _choice("input", "pad", self.pad, PADS)
+        if self.crop is not None:
+            _choice("input", "crop", self.crop, CROPS)
         _opt_int("input", "hop", self.hop, 1)
         _choice("input", "aggregate", self.aggregate, AGGREGATES)
         if self.crop in ("windows", "random", "center") and self.length is None:
@@ -84,6 +98,19 @@ class InputSpec:
         if self.length is None:
             raise ValueError("`input.hop` needs `input.length`")
         return self.hop if self.hop is not None else self.length
+
+    def windows(self, n_samples: int) -> int:
+        """How many model inputs a clip of ``n_samples`` (at ``sample_rate``) becomes."""
+        if self.length is None or self.crop != "windows":
+            return 1
+        return 1 + -(-max(0, int(n_samples) - self.length) // self.window_hop)
+
+    def describe(self) -> str:
+        """One line for logs: ``16000 Hz, whole clip`` or ``16000 Hz, 64600 samples (crop first, pad repeat)``."""
+        if self.length is None:
+            return f"{self.sample_rate} Hz, whole clip"
+        crop = f"windows every {self.window_hop}, {self.aggregate}" if self.crop == "windows" else f"crop {self.crop}"
+        return f"{self.sample_rate} Hz, {self.length} samples ({crop}, pad {self.pad})"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

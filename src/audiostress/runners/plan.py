@@ -55,7 +55,9 @@ def parse_shard(text: str | Shard | None) -> Shard | None:
     if not m:
         raise ValueError(f"Expected --shard as I/N (e.g. 1/4), got {text!r}")
     index, count = int(m.group(1)), int(m.group(2))
-    if count < 1 or not 1 <= index <= count:
+    if count < 1:
+        raise ValueError(f"Expected the shard count N >= 1 in --shard I/N, got {text!r} (N = {count})")
+    if not 1 <= index <= count:
         raise ValueError(f"Expected shard index in 1..{max(count, 1)} for --shard {text}, got {index}")
     return Shard(index, count)
 
