@@ -9,7 +9,7 @@ import pytest
 
 from audiostress.metrics.cell_metrics import CELL, CLEAN, METRICS, Metric, MetricInput, compute_block, metric_names
 from audiostress.metrics.cross_cell import corruption_error_block
-from audiostress.metrics.functional import auroc, compute_eer
+from audiostress.metrics.functional import auroc, compute_eer, operating_threshold
 from audiostress.metrics.summary import build_metrics
 from audiostress.runners.grid import cells_for_metrics, clean_cell, make_cell
 from audiostress.runners.rows import ScoreRow
@@ -80,7 +80,8 @@ def test_block_values_are_the_table_entries_on_the_paired_arrays(grid_cells) -> 
     assert cell["eer"] == compute_eer(cell_raw, y)[0]
     assert cell["delta_eer"] == compute_eer(cell_raw, y)[0] - compute_eer(clean_raw, y)[0]
     assert cell["auroc"] == auroc(cell_raw, y)
-    assert m["clean"]["threshold"] == compute_eer(clean_raw, y)[1]
+    assert m["clean"]["eer_threshold"] == compute_eer(clean_raw, y)[1]
+    assert m["clean"]["threshold"] == operating_threshold(clean_raw, compute_eer(clean_raw, y)[1])
     assert "threshold" not in cell and "drift_mean_abs" not in m["clean"]
 
 

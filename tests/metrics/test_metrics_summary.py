@@ -183,13 +183,15 @@ def test_measured_snr_is_median_of_finite_values(sweep) -> None:
 def test_flip_rate_and_fixed_threshold_rates_hand_computed() -> None:
     cells = [CLEAN, _cell("gain@3", "gain", 3, family="modification")]
     clean = {"b0": 0.1, "b1": 0.2, "b2": 0.3, "s0": 0.7, "s1": 0.8, "s2": 0.9}
-    cell = {"b0": 0.75, "b1": 0.2, "b2": 0.3, "s0": 0.6, "s1": 0.8, "s2": 0.95}
+    cell = {"b0": 0.75, "b1": 0.2, "b2": 0.3, "s0": 0.45, "s1": 0.8, "s2": 0.95}
     rows = [_row(c, CLEAN, v) for c, v in clean.items()] + [_row(c, cells[1], v) for c, v in cell.items()]
     m = build_metrics(rows, cells, {}, n_bootstrap=0)
-    # Perfect separation: EER 0 at the highest threshold with 0 errors, the lowest spoof score 0.7.
-    assert m["clean"]["eer"] == 0.0 and m["clean"]["threshold"] == 0.7
+    # Perfect separation: EER 0 at the highest threshold with 0 errors, the lowest spoof score 0.7; the
+    # operating threshold is the midpoint of the gap 0.3 .. 0.7.
+    assert m["clean"]["eer"] == 0.0 and m["clean"]["eer_threshold"] == 0.7
+    assert m["clean"]["threshold"] == pytest.approx(0.5, abs=FLOAT_TOL)
     c = m["cells"][0]
-    # At 0.7: b0 flips to spoof (0.75), s0 flips to bona fide (0.6) -> 2 of 6.
+    # At 0.5: b0 flips to spoof (0.75), s0 flips to bona fide (0.45) -> 2 of 6.
     assert c["flip_rate"] == pytest.approx(2 / 6, abs=FLOAT_TOL)
     assert c["fpr_at_clean_threshold"] == pytest.approx(1 / 3, abs=FLOAT_TOL)
     assert c["fnr_at_clean_threshold"] == pytest.approx(1 / 3, abs=FLOAT_TOL)

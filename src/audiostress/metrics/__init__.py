@@ -17,6 +17,7 @@ from .functional import (
     error_rates_at,
     flip_rate,
     min_dcf,
+    operating_threshold,
 )
 from .summary import build_metrics, write_metrics
 
@@ -38,5 +39,6 @@ __all__ = [
     "error_rates_at",
     "flip_rate",
     "min_dcf",
+    "operating_threshold",
     "write_metrics",
 ]

@@ -41,8 +41,10 @@ class Table:
     attacks: dict[str, str | None] = field(default_factory=dict)
     cells: dict[str, dict[str, Any]] = field(default_factory=dict)  # cell_id -> cell spec, in grid order
     ok: dict[str, dict[str, Scored]] = field(default_factory=dict)  # cell_id -> clip_id -> scored
-    errors: list[dict[str, str]] = field(default_factory=list)
+    errors: list[dict[str, str | None]] = field(default_factory=list)
     error_counts: dict[str, int] = field(default_factory=dict)
+    #: Rows (scored or failed) whose detector call was retried (``retries > 0``).
+    retried: int = 0
 
 
 def _float_or_none(value: Any) -> float | None:
@@ -62,6 +64,14 @@ def _label(value: Any, row_index: int, clip_id: str) -> bool:
             "expected 'bonafide' or 'spoof'"
         )
     return _LABELS[key]
+
+
+def _retries(value: Any) -> int:
+    """A row's ``retries`` (absent, empty or unreadable -> 0)."""
+    try:
+        return int(float(value)) if value not in (None, "") else 0
+    except (TypeError, ValueError):
+        return 0
 
 
 def _score_problem(raw: float | None, p: float | None) -> str | None:
@@ -111,6 +121,8 @@ def build_table(rows: Sequence[ScoreRow | Mapping[str, Any]], cells: Sequence[Ma
             }
             table.ok[cell_id] = {}
             table.error_counts[cell_id] = 0
+        if _retries(row.get("retries")) > 0:
+            table.retried += 1
         error = row.get("error")
         if isinstance(error, float) and math.isnan(error):  # an empty cell read through pandas
             error = None
@@ -122,7 +134,7 @@ def build_table(rows: Sequence[ScoreRow | Mapping[str, Any]], cells: Sequence[Ma
         table.errors.append({"clip_id": clip_id, "cell_id": cell_id, "error": problem or "missing score"})
         table.error_counts[cell_id] += 1
     order = {cid: k for k, cid in enumerate(table.cells)}
-    table.errors.sort(key=lambda e: (order[e["cell_id"]], e["clip_id"]))
+    table.errors.sort(key=lambda e: (order[str(e["cell_id"])], str(e["clip_id"])))
     return table
 
 

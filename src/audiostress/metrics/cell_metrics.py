@@ -18,7 +18,7 @@ for a hypothetical ``max_drift``::
 >>> compute_block(CLEAN, m)["eer"]
 0.0
 >>> sorted(metric_names(CLEAN))
-['act_dcf', 'auroc', 'eer', 'min_dcf', 'threshold']
+['act_dcf', 'auroc', 'eer', 'eer_threshold', 'min_dcf', 'threshold']
 """
 
 from __future__ import annotations
@@ -32,7 +32,18 @@ from typing import Any
 import numpy as np
 
 from .comparison import drift, flip_rate
-from .functional import C_FA, C_MISS, P_SPOOF, act_dcf, auroc, bayes_threshold, compute_eer, error_rates_at, min_dcf
+from .functional import (
+    C_FA,
+    C_MISS,
+    P_SPOOF,
+    act_dcf,
+    auroc,
+    bayes_threshold,
+    compute_eer,
+    error_rates_at,
+    min_dcf,
+    operating_threshold,
+)
 
 __all__ = ["CELL", "CLEAN", "METRICS", "Costs", "Metric", "MetricInput", "compute_block", "metric_names"]
 
@@ -68,7 +79,8 @@ class MetricInput:
 
     ``labels``: True = spoof. ``raw``/``p``: the block's ``raw_score`` (higher = more
     fake) and ``p_fake``. For a cell, ``clean_raw``/``clean_p`` are the same clips'
-    clean scores and ``clean_threshold`` is the clean block's EER threshold;
+    clean scores and ``clean_threshold`` is the clean block's operating threshold
+    (``threshold``: strictly between the clean scores either side of the EER point);
     ``snr_db`` the cell's measured SNRs (``None`` where not measured).
     """
 
@@ -100,9 +112,9 @@ class MetricInput:
         return compute_eer(self.raw, self.labels)
 
     def threshold(self) -> float:
-        """The clean EER threshold; raises when the block has none."""
+        """The clean operating threshold; raises when the block has none."""
         if self.clean_threshold is None:
-            raise ValueError("MetricInput: this metric needs `clean_threshold`, the clean EER threshold; got None")
+            raise ValueError("MetricInput: this metric needs `clean_threshold`, the clean operating threshold; got None")
         return float(self.clean_threshold)
 
     def paired_clean(self) -> tuple[np.ndarray, np.ndarray]:
@@ -153,7 +165,7 @@ def _flip_rate(m: MetricInput) -> float:
 
 
 def _rate_at_clean_threshold(which: int) -> Callable[[MetricInput], float]:
-    """FPR (0) or FNR (1) of the block's raw scores at the clean EER threshold."""
+    """FPR (0) or FNR (1) of the block's raw scores at the clean operating threshold."""
     return lambda m: error_rates_at(m.raw, m.labels, m.threshold())[which]
 
 
@@ -166,7 +178,10 @@ def _median_snr(m: MetricInput) -> float | None:
 #: The metric table, in the order the keys are written.
 METRICS: tuple[Metric, ...] = (
     Metric("eer", lambda m: m.eer_point[0], both_classes=True),
-    Metric("threshold", lambda m: m.eer_point[1], blocks=(CLEAN,), both_classes=True),
+    # ``eer_threshold``: the EER point's own threshold, a clip's score. ``threshold``: the operating threshold
+    # (flip rate, FPR/FNR at the clean threshold), strictly between the clean scores either side of it.
+    Metric("threshold", lambda m: operating_threshold(m.raw, m.eer_point[1]), blocks=(CLEAN,), both_classes=True),
+    Metric("eer_threshold", lambda m: m.eer_point[1], blocks=(CLEAN,), both_classes=True),
     Metric("delta_eer", _delta_eer, blocks=(CELL,), both_classes=True),
     Metric("auroc", lambda m: auroc(m.raw, m.labels), both_classes=True),
     Metric("min_dcf", lambda m: min_dcf(m.raw, m.labels, **m.costs.dcf())[0], both_classes=True),

@@ -14,6 +14,7 @@ import numpy as np
 
 from ._table import CLEAN_CELL_ID, Table
 from .comparison import codec_pair_delta, corruption_error
+from .diagnostics import is_small_n
 from .functional import compute_eer
 
 #: ArtifactBench gates: a detector fails when mean Δ > 0.15 or max Δ > 0.35.
@@ -92,13 +93,37 @@ def per_attack_block(table: Table) -> dict[str, dict[str, float | None]]:
     attacks = _attacks(table)
     if not attacks:
         return {}
+    return {cell_id: _attack_eers(table, table.ok[cell_id], ids, attacks) for cell_id, ids in _attack_sets(table)}
+
+
+def _attack_sets(table: Table) -> list[tuple[str, list[str]]]:
+    """``(cell_id, clip ids)`` of every cell's per-attack set: paired clips, or every clean clip for ``clean``."""
     clean_ok = set(table.ok.get(CLEAN_CELL_ID, {}))
-    return {
-        cell_id: _attack_eers(
-            table, scored, sorted(set(scored) if cell_id == CLEAN_CELL_ID else set(scored) & clean_ok), attacks
-        )
+    return [
+        (cell_id, sorted(set(scored) if cell_id == CLEAN_CELL_ID else set(scored) & clean_ok))
         for cell_id, scored in table.ok.items()
-    }
+    ]
+
+
+def per_attack_counts_block(table: Table) -> dict[str, dict[str, dict[str, Any]]]:
+    """``{cell_id: {attack: {n_bonafide, n_spoof, small_n}}}``: the clips behind each ``per_attack`` EER.
+
+    The same sets as :func:`per_attack_block` (``n_bonafide``: every bona fide clip of
+    the set, ``n_spoof``: the attack's spoof clips); ``small_n`` when either is below
+    :data:`~audiostress.metrics.diagnostics.SMALL_N`. ``{}`` without attack metadata.
+    """
+    attacks = _attacks(table)
+    if not attacks:
+        return {}
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for cell_id, ids in _attack_sets(table):
+        n_bona = sum(1 for c in ids if not table.labels[c])
+        entry: dict[str, dict[str, Any]] = {}
+        for attack in attacks:
+            n_spoof = sum(1 for c in ids if table.labels[c] and table.attacks[c] == attack)
+            entry[attack] = {"n_bonafide": n_bona, "n_spoof": n_spoof, "small_n": is_small_n(n_bona, n_spoof)}
+        out[cell_id] = entry
+    return out
 
 
 def per_attack_delta_block(table: Table) -> dict[str, dict[str, float | None]]:

@@ -67,6 +67,7 @@ __all__ = [
     "error_rates_at",
     "flip_rate",
     "min_dcf",
+    "operating_threshold",
 ]
 
 #: ASVspoof 5 defaults for the detection cost function.
@@ -105,6 +106,45 @@ def compute_eer(scores: ArrayLike, labels: ArrayLike) -> tuple[float, float]:
     bona_below, spoof_below = single_counts(groups, y)
     eer, idx = eer_from_counts(bona_below[None], spoof_below[None], n_bona, n_spoof)
     return float(eer[0]), float(groups.thresholds[idx[0]])
+
+
+def operating_threshold(scores: ArrayLike, threshold: float) -> float:
+    """A threshold strictly between the two adjacent ``scores`` around ``threshold``, with the same decisions.
+
+    ``threshold`` is an operating point "call spoof when score >= threshold", such as
+    :func:`compute_eer`'s, which sits exactly on one clip's score. A clip there is
+    one rounding step from flipping, so a deployed operating point should not sit on
+    it. The rule: take the gap between the highest score called bona fide and the
+    lowest score called spoof and return its midpoint. Every clip of ``scores`` gets
+    the decision it had at ``threshold``. When every clip is called spoof (or none),
+    the gap below the lowest (above the highest) score has no far edge; it is given
+    the width of the adjacent gap between distinct scores, or 1.0 when all scores
+    are equal. When the two scores are adjacent floats no value lies strictly between
+    them, and the upper score is returned.
+
+    >>> operating_threshold([0.1, 0.4, 0.35, 0.8], 0.4)
+    0.375
+    >>> operating_threshold([0.25, 0.75], 0.25), operating_threshold([0.25, 0.75], np.nextafter(0.75, 1.0))
+    (0.0, 1.0)
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    if s.ndim != 1 or s.size == 0 or not np.isfinite(s).all():
+        raise ValueError(f"operating_threshold: expected a non-empty 1-D array of finite scores, got shape {s.shape}")
+    t = float(threshold)
+    if not math.isfinite(t):
+        raise ValueError(f"operating_threshold: expected a finite threshold, got {threshold!r}")
+    values = np.unique(s)
+    below, above = values[values < t], values[values >= t]
+    if below.size and above.size:
+        low, high = float(below[-1]), float(above[0])
+    elif above.size:  # every clip called spoof
+        high = float(above[0])
+        low = high - (float(above[1]) - high if above.size > 1 else 1.0)
+    else:  # no clip called spoof
+        low = float(below[-1])
+        high = low + (low - float(below[-2]) if below.size > 1 else 1.0)
+    mid = low + (high - low) / 2.0
+    return mid if low < mid < high else high
 
 
 def auroc(scores: ArrayLike, labels: ArrayLike) -> float:

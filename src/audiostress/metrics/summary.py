@@ -16,8 +16,26 @@ Choices, applied to every cell:
   row failed. ``delta_eer`` = EER(cell) − EER(clean), both on those paired clips.
   The clean block itself uses every clip scored clean.
 - **Clean threshold.** ``flip_rate`` and ``fpr/fnr_at_clean_threshold`` use the
-  clean block's EER threshold (all clean clips): the operating point a deployed
-  detector keeps.
+  clean block's operating threshold ``clean.threshold`` (all clean clips): the
+  operating point a deployed detector keeps. It is placed strictly between two
+  clean scores, at the midpoint between the lowest clean ``raw_score`` called
+  spoof at the EER point and the highest one called bona fide
+  (:func:`~audiostress.metrics.functional.operating_threshold`), so it calls
+  every clean clip as the EER point does, and a clip's score must really cross
+  the gap to flip. ``clean.eer_threshold`` keeps the EER point's own threshold
+  (a clip's score); the EER itself is unchanged. The threshold is on
+  ``raw_score``; on ``p_fake`` (a monotone map of ``raw_score`` for one window)
+  it lies between the same two clips' ``p_fake``.
+- **Small n.** Every block has ``small_n``: true when a class has fewer than
+  ``SMALL_N`` (10) clips, so its CI is not to be trusted. ``per_attack_counts``
+  (``{cell_id: {attack: {n_bonafide, n_spoof, small_n}}}``) gives the clips behind
+  each ``per_attack`` EER.
+- **Errors.** ``errors`` lists every failed pair, plus one entry per dataset row
+  that never became a clip (``provenance["dataset_problems"]``; ``cell_id "*"``,
+  ``clip_id`` the id the row names or null, ``row`` where it is). ``error_summary``
+  groups them by message (``{error, count, cells, clip_ids}``, most frequent
+  first, the first 5 cells and clip ids). ``warnings`` lists strings to show the
+  user, e.g. clean scores that look inverted (AUROC < 0.5 or EER > 0.5).
 - **Bootstrap.** Stratified, clip-level, ``n_bootstrap`` resamples drawn from
   ``numpy.random.default_rng(seed)``; ``eer_ci95`` and the paired ``delta_eer_ci95``
   come from the same resamples. The draws depend only on (seed, n, labels of the
@@ -31,8 +49,12 @@ Choices, applied to every cell:
   says why; nothing raises. nan/inf never reach the JSON (null instead).
 - **Coverage.** Pairs are expected for every grid cell and every clip, the
   clips being those with a row or, when larger, ``provenance["dataset"]["n"]``
-  (recorded as ``clips_expected``): a shard or an unfinished sweep whose missing
-  clips have no row at all is not counted complete.
+  plus the dataset rows that never became clips (recorded as ``clips_expected``):
+  a shard or an unfinished sweep whose missing clips have no row at all is not
+  counted complete. Those rows are ``clips_skipped``; their pairs are
+  ``pairs_skipped`` (neither failed nor missing), so ``fraction_scored`` counts
+  them against the sweep. ``pairs_retried`` counts rows whose detector call was
+  retried (``retries > 0``).
 - The clean cell (``cell_id == "clean"``) is reported in the ``clean`` block, not
   in ``cells``.
 - **Metric table.** The per-block metrics are the entries of
@@ -58,13 +80,21 @@ import numpy as np
 
 from .._version import __version__
 from ..runners.rows import ScoreRow
+from ._atomic import write_atomic
 from ._table import CLEAN_CELL_ID, Paired, Table, build_table, json_safe, paired
 from .bootstrap import percentile_interval, resample_weights, weighted_eers
 from .cell_metrics import CELL, CLEAN, Costs, MetricInput, compute_block, metric_names
-from .cross_cell import codec_pair_block, corruption_error_block, per_attack_block, per_attack_delta_block
+from .cross_cell import (
+    codec_pair_block,
+    corruption_error_block,
+    per_attack_block,
+    per_attack_counts_block,
+    per_attack_delta_block,
+)
+from .diagnostics import SMALL_N, dataset_problem_errors, group_errors, inverted_warning, is_small_n
 from .functional import C_FA, C_MISS, P_SPOOF
 
-__all__ = ["SCHEMA_VERSION", "build_metrics", "write_metrics"]
+__all__ = ["SCHEMA_VERSION", "SMALL_N", "build_metrics", "write_metrics"]
 
 SCHEMA_VERSION = 1
 CI_LEVEL = 0.95
@@ -112,6 +142,12 @@ class _Settings:
             "threshold_score": "raw_score",
             "drift_score": "p_fake",
             "decision": "called spoof when score >= threshold",
+            "threshold_rule": (
+                "clean.threshold (flip rate, FPR/FNR at the clean threshold) is the midpoint between the lowest clean "
+                "raw_score called spoof at the EER point and the highest called bona fide, so no clean clip sits on "
+                "it; clean.eer_threshold is the EER point's own threshold (a clip's score)"
+            ),
+            "small_n": SMALL_N,
             "eer_definition": "ASVspoof compute_eer: (FPR+FNR)/2 where |FPR-FNR| is minimal, ties grouped",
             "p_spoof": self.costs.p_spoof,
             "c_miss": self.costs.c_miss,
@@ -139,7 +175,7 @@ def _clean_block(table: Table, st: _Settings) -> dict[str, Any]:
     n_spoof = int(y.sum())
     n_bona = len(ids) - n_spoof
     block: dict[str, Any] = {
-        "n": len(ids), "n_bonafide": n_bona, "n_spoof": n_spoof,
+        "n": len(ids), "n_bonafide": n_bona, "n_spoof": n_spoof, "small_n": is_small_n(n_bona, n_spoof),
         "errors": table.error_counts.get(CLEAN_CELL_ID, 0),
         **dict.fromkeys(metric_names(CLEAN)),
         "eer_ci95": None, "note": None,
@@ -179,7 +215,7 @@ def _cell_block(table: Table, cell_id: str, clean_threshold: float | None, st: _
     n_bona = len(pr.clip_ids) - n_spoof
     block: dict[str, Any] = {
         **_describe(table.cells[cell_id], cell_id),
-        "n": len(pr.clip_ids), "n_bonafide": n_bona, "n_spoof": n_spoof,
+        "n": len(pr.clip_ids), "n_bonafide": n_bona, "n_spoof": n_spoof, "small_n": is_small_n(n_bona, n_spoof),
         "errors": table.error_counts.get(cell_id, 0),
         "n_unpaired": len(table.ok.get(cell_id, {})) - len(pr.clip_ids),
         **dict.fromkeys(metric_names(CELL)),
@@ -206,36 +242,57 @@ def _cell_block(table: Table, cell_id: str, clean_threshold: float | None, st: _
     return block
 
 
-def _clips_expected(provenance: Mapping[str, Any]) -> int | None:
-    """The dataset's clip count from ``provenance["dataset"]["n"]``, when recorded."""
+def _count(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _dataset_problems(provenance: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """``provenance["dataset_problems"]``: the dataset rows that never became clips (``[]`` when absent)."""
+    problems = provenance.get("dataset_problems")
+    return [p for p in problems if isinstance(p, Mapping)] if isinstance(problems, list) else []
+
+
+def _clips_expected(provenance: Mapping[str, Any], skipped: int) -> int | None:
+    """The dataset's clips (``provenance["dataset"]["n"]``) plus its ``skipped`` rows, when recorded."""
     dataset = provenance.get("dataset")
-    n = dataset.get("n") if isinstance(dataset, Mapping) else None
-    return int(n) if isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0 else None
+    n = _count(dataset.get("n")) if isinstance(dataset, Mapping) else None
+    return n + skipped if n is not None else None
 
 
-def _coverage(table: Table, clips_expected: int | None) -> dict[str, Any]:
-    """Scored / failed / missing (clip, cell) pairs.
+def _coverage(table: Table, provenance: Mapping[str, Any]) -> dict[str, Any]:
+    """Scored / failed / skipped / missing (clip, cell) pairs.
 
     Clips are counted from the rows; when the provenance records the dataset's
-    size (``clips_expected``), pairs are expected for that many clips, so clips
-    with no row at all (another shard's, or never reached) count as missing.
+    size, pairs are expected for that many clips plus the dataset rows that never
+    became clips (``clips_expected``), so clips with no row at all (another
+    shard's, or never reached) count as missing and skipped rows as skipped.
     """
+    skipped = len(_dataset_problems(provenance))
+    clips_expected = _clips_expected(provenance, skipped)
     clips = len(table.labels)
     n_cells = len(table.cells)
     ok = sum(len(v) for v in table.ok.values())
     failed = len(table.errors)
-    expected = max(clips, clips_expected or 0) * n_cells
+    expected = max(clips + skipped, clips_expected or 0) * n_cells
     return {
         "clips": clips,
         "clips_expected": clips_expected,
+        "clips_skipped": skipped,
         "cells": n_cells,
         "pairs_expected": expected,
         "pairs_scored": ok,
         "pairs_failed": failed,
-        "pairs_missing": expected - ok - failed,
+        "pairs_skipped": skipped * n_cells,
+        "pairs_missing": expected - ok - failed - skipped * n_cells,
+        "pairs_retried": table.retried,
         "fraction_scored": ok / expected if expected else None,
         "clips_failed_clean": table.error_counts.get(CLEAN_CELL_ID, 0),
     }
+
+
+def _warnings(clean: Mapping[str, Any]) -> list[str]:
+    inverted = inverted_warning(clean)
+    return [inverted] if inverted else []
 
 
 def _provenance(provenance: Mapping[str, Any], seed: int) -> dict[str, Any]:
@@ -275,8 +332,12 @@ def build_metrics(
     ``name[table]`` for a non-default severity table) and
     ``corruption_error_reference`` (``{detector, clean_eer, mce, relative_mce}``),
     both null unless ``reference``, ``per_attack`` (``{cell_id: {attack: eer}}``,
-    ``{}`` without attack metadata) and ``per_attack_delta`` (``{cell_id: {attack:
-    ΔEER}}``, corrupted cells, cell minus clean on the same paired clips).
+    ``{}`` without attack metadata), ``per_attack_counts`` (``{cell_id: {attack:
+    {n_bonafide, n_spoof, small_n}}}``), ``per_attack_delta`` (``{cell_id: {attack:
+    ΔEER}}``, corrupted cells, cell minus clean on the same paired clips),
+    ``error_summary`` (``[{error, count, cells, clip_ids}]``) and ``warnings``
+    (``[str]``). ``provenance["dataset_problems"]`` (``[{row, message, clip_id?}]``)
+    adds one error per skipped dataset row.
     """
     if int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
         raise ValueError(f"build_metrics: expected `n_bootstrap` >= 0, got {n_bootstrap}")
@@ -289,15 +350,19 @@ def build_metrics(
     corruption_errors, reference_summary = (
         corruption_error_block(cell_blocks, clean["eer"], reference) if reference is not None else (None, None)
     )
+    errors = [*table.errors, *dataset_problem_errors(_dataset_problems(provenance))]
     metrics: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "provenance": _provenance(provenance, seed),
         "settings": st.as_dict(),
-        "coverage": _coverage(table, _clips_expected(provenance)),
+        "coverage": _coverage(table, provenance),
         "clean": clean,
         "cells": cell_blocks,
-        "errors": table.errors,
+        "errors": errors,
+        "error_summary": group_errors(errors),
+        "warnings": _warnings(clean),
         "per_attack": per_attack_block(table),
+        "per_attack_counts": per_attack_counts_block(table),
         "per_attack_delta": per_attack_delta_block(table),
         "codec_pair": codec_pair_block(table, codec_pair_cells) if codec_pair_cells is not None else None,
         "corruption_errors": corruption_errors,
@@ -311,6 +376,4 @@ def write_metrics(path: str | os.PathLike[str], metrics: Mapping[str, Any]) -> N
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(json_safe(metrics), sort_keys=True, indent=2, allow_nan=False) + "\n"
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, target)
+    write_atomic(target, text)

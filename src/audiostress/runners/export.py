@@ -68,11 +68,8 @@ def _metrics_json(ctx: ExportContext) -> Path:
         rows, cells_for_metrics(ctx.cells), ctx.provenance, codec_pair_cells=ctx.codec_pair,
         reference=ctx.reference, n_bootstrap=ctx.n_bootstrap, seed=ctx.seed,
     )  # fmt: skip
-    # Dataset rows that never became clips (missing file, bad label, ...) are errors of every cell.
-    metrics.setdefault("errors", []).extend(
-        {"clip_id": p["row"], "cell_id": "*", "error": f"dataset row skipped: {p['message']}"}
-        for p in ctx.provenance.get("dataset_problems", [])
-    )
+    # Dataset rows that never became clips (provenance["dataset_problems"]) are counted by build_metrics:
+    # one error each (cell "*", the clip id the row names or null, and the row) and coverage.clips_skipped.
     path = ctx.out / "metrics.json"
     write_metrics(path, metrics)
     ctx.metrics = metrics
