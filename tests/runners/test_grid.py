@@ -180,3 +180,85 @@ def test_cells_carry_series_axis_table_and_family(name, severity, params, table,
     assert (cell.severity, cell.table, cell.series, (cell.axis.param, cell.axis.unit, cell.axis.value), cell.family) == expected
     data = cell.to_dict()
     assert data["series"] == cell.series and data["axis"] == {"param": expected[3][0], "unit": expected[3][1], "value": expected[3][2]}
+
+
+# -- grid-wide parameter overrides (sweep --param K=V) ----------------------------------
+
+
+def _noise_folder(tmp_path: Path) -> Path:
+    import torch
+
+    from audiostress.audio import save
+
+    folder = tmp_path / "noise"
+    save(folder / "hum.wav", 0.1 * torch.sin(torch.arange(8000) / 8.0).unsqueeze(0), 16000)
+    return folder
+
+
+def test_paper_noise_dir_param_adds_background_noise_with_stable_ids(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("AUDIOSTRESS_NOISE_DIR", raising=False)
+    plain = load_grid("paper")
+    assert not [c for c in plain.cells if c.corruption == "background_noise"]
+    assert any("background_noise left out" in n for n in plain.notes)
+    folder = _noise_folder(tmp_path)
+    grid = load_grid("paper", params={"noise_dir": str(folder)})
+    noise = [c for c in grid.cells if c.corruption == "background_noise"]
+    assert [c.cell_id for c in noise] == [f"background_noise@{s}" for s in range(1, 6)]
+    assert {c.series for c in noise} == {"background_noise"} and [c.severity for c in noise] == [1, 2, 3, 4, 5]
+    assert all(c.node.to_dict()["params"]["noise_dir"] == str(folder) for c in noise)
+    assert all(c.params == {} for c in noise)  # a setting of the sweep, not a cell parameter
+    # every other cell is untouched, so the grid identity differs only by the new cells
+    others = {c.cell_id: c.to_dict() for c in grid.cells if c.corruption != "background_noise"}
+    assert others == {c.cell_id: c.to_dict() for c in plain.cells}
+    assert not any("background_noise left out" in n for n in grid.notes)
+
+
+def test_an_override_reaches_every_declaring_cell_and_cascade_stage(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+cells:
+  - {corruption: mp3, severities: [1, 2]}
+  - {corruption: mp3_then_encodec, severity: 2}
+  - {corruption: gain, severity: 1}
+""")
+    grid = load_grid(path, params={"weights_path": "/models/encodec_24khz.th", "backend": "pyav"})
+    assert [c.cell_id for c in grid.cells] == ["clean", "mp3@1", "mp3@2", "mp3_then_encodec@2", "gain@1"]
+    stages = grid.cell("mp3_then_encodec@2").node.to_dict()["nodes"]
+    assert [s["name"] for s in stages] == ["mp3", "encodec_24k"]
+    assert stages[1]["params"]["weights_path"] == "/models/encodec_24khz.th"
+    assert "weights_path" not in stages[0]["params"]
+    assert grid.cell("mp3@1").node.to_dict()["params"]["backend"] == "pyav"
+    # the cascade's stages keep their own tables: the mp3 stage is the asvspoof5 table's level 2
+    untouched = load_grid(path).cell("mp3_then_encodec@2").node.to_dict()["nodes"]
+    assert stages[0] == untouched[0] and stages[1]["params"]["bandwidth_kbps"] == untouched[1]["params"]["bandwidth_kbps"]
+    # an already built grid takes overrides too
+    rebuilt = load_grid(load_grid(path), params={"weights_path": "/models/encodec_24khz.th"})
+    assert rebuilt.cell("mp3_then_encodec@2").node.to_dict() == grid.cell("mp3_then_encodec@2").node.to_dict()
+
+
+def test_an_unknown_param_names_the_key_and_the_grids_corruptions() -> None:
+    with pytest.raises(ValueError) as info:
+        load_grid("quick", params={"nosie_dir": "/x"})
+    text = str(info.value)
+    assert "nosie_dir" in text
+    for name in ("gaussian_noise", "low_pass", "mp3", "opus", "packet_loss", "pitch_shift"):
+        assert name in text
+    with pytest.raises(ValueError, match="noise_dir"):
+        load_grid("quick", params={"noise_dir": "/x"})  # quick has no background_noise
+
+
+def test_an_override_of_what_the_severity_varies_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"snr_db: its severity table varies.*gaussian_noise"):
+        load_grid("quick", params={"snr_db": 5})
+    path = write(tmp_path, "cells:\n  - {corruption: low_pass, params: {cutoff_hz: 1000, zero_phase: true}}\n")
+    with pytest.raises(ValueError, match="zero_phase: the cell sets it in its params"):
+        load_grid(path, params={"zero_phase": False})
+    # a parameter the table does not vary is fine, and it is in the node (so in the sweep identity)
+    grid = load_grid("quick", params={"zero_phase": False})
+    assert [c.cell_id for c in grid.cells] == [c.cell_id for c in load_grid("quick").cells]
+    assert grid.cell("low_pass@2").node.to_dict()["params"]["zero_phase"] is False
+    assert grid.to_dict() != load_grid("quick").to_dict()
+
+
+def test_the_paper_preset_note_describes_the_sweep_param() -> None:
+    text = preset_text("paper")
+    assert "--param noise_dir=" in text and "audiostress sweep" in text and "AUDIOSTRESS_NOISE_DIR" in text

@@ -40,6 +40,10 @@ neither has to parse ids or ask the corruption registry:
 An entry with ``optional: true`` (used by presets for cells that need something
 the user may not have, e.g. ``background_noise`` without a noise folder) is
 dropped with a note when it cannot be built; any other build failure is an error.
+
+``load_grid(spec, params={...})`` (the CLI's ``sweep --param K=V``) applies each
+override to every cell whose corruption declares it, keeping the cell ids; see
+``grid_params.py`` for the rule and the overrides it refuses.
 """
 
 from __future__ import annotations
@@ -53,8 +57,9 @@ from typing import Any
 
 import yaml
 
-from ..corruptions import CASCADES, Clean, available, create, get, load_builtins
+from ..corruptions import CASCADES, Clean, available, get, load_builtins
 from ..corruptions.base import Node
+from .grid_params import check_overrides, node_with_overrides, varying_params
 
 #: Presets shipped as YAML under ``audiostress/presets``; ``full`` is built from the registry.
 PRESETS = ("quick", "paper", "codecs", "asvspoof5", "full")
@@ -185,16 +190,6 @@ def family_of(name: str) -> str:
     return stages.pop() if len(stages) == 1 else "graph"
 
 
-def _varying(name: str, table: str | None) -> list[str]:
-    """Parameters whose value changes across the 5 levels of ``name``'s table (main table for None)."""
-    cls = get(name)
-    if cls.levels is None and table is None:
-        return []
-    levels = cls.severity_table(table).levels
-    keys = list(dict.fromkeys(k for level in levels for k in level))
-    return [k for k in keys if len({repr(level.get(k)) for level in levels}) > 1]
-
-
 def _unit(name: str, param: str) -> str:
     return next((p.unit for p in get(name).params if p.name == param), "")
 
@@ -208,12 +203,12 @@ def _axis(name: str, table: str | None, explicit: Mapping[str, Any] | None, effe
     if name in CASCADES:
         spec = CASCADES[name]
         for stage, stage_table in zip(spec.stages, spec.stage_tables or (None,) * len(spec.stages)):
-            varying = _varying(stage, stage_table)
+            varying = varying_params(stage, stage_table)
             if varying:
                 value = (effective.get(stage) or {}).get(varying[0])
                 return Axis(f"{stage}.{varying[0]}", _unit(stage, varying[0]), value)
         return NO_AXIS
-    varying = _varying(name, table)
+    varying = varying_params(name, table)
     if explicit:
         varying = [k for k in varying if k in explicit] or sorted(explicit)
     if not varying:
@@ -222,9 +217,17 @@ def _axis(name: str, table: str | None, explicit: Mapping[str, Any] | None, effe
 
 
 def make_cell(
-    name: str, severity: int | None = None, params: Mapping[str, Any] | None = None, table: str | None = None
+    name: str,
+    severity: int | None = None,
+    params: Mapping[str, Any] | None = None,
+    table: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> Cell:
-    """Build one cell; raises ``ValueError`` naming the corruption and value when it cannot be built."""
+    """Build one cell; raises ``ValueError`` naming the corruption and value when it cannot be built.
+
+    ``overrides`` are grid-wide parameters (``load_grid(..., params=)``): those the
+    corruption declares go into the node, not into the cell id.
+    """
     load_builtins()  # CASCADES is filled by the builtins
     params = dict(params or {})
     if severity == 0:
@@ -237,7 +240,7 @@ def make_cell(
     # The main table's name is left out of the id so `mp3@3` stays `mp3@3`.
     if table is not None and main is not None and table == main.name:
         table = None
-    node = create(name, severity=severity, params=params or None, table=table)
+    node = node_with_overrides(name, severity, params, table, overrides or {})
     cell_id = cell_id_for(name, severity, params, table)
     used_table = None
     if severity is not None and name not in CASCADES:
@@ -255,7 +258,7 @@ def make_cell(
     )
 
 
-def _entry_cells(entry: Any, where: str) -> list[Cell]:
+def _entry_cells(entry: Any, where: str, overrides: Mapping[str, Any]) -> list[Cell]:
     if not isinstance(entry, Mapping):
         raise ValueError(f"{where}: expected a mapping like {{corruption: mp3, severity: 3}}, got {entry!r}")
     unknown = sorted(set(entry) - _ENTRY_KEYS)
@@ -281,11 +284,14 @@ def _entry_cells(entry: Any, where: str) -> list[Cell]:
     for s in sevs:
         if s is not None and (isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= 5):
             raise ValueError(f"{where}: expected severity in 1..5 for {name}, got {s!r} (0 is the clean cell)")
-    return [make_cell(name, s, params, table) for s in sevs]
+    return [make_cell(name, s, params, table, overrides) for s in sevs]
 
 
-def grid_from_dict(data: Any, name: str) -> Grid:
-    """Build a grid from parsed YAML (``{cells: [...], codec_pair: [...], notes: [...]}``)."""
+def grid_from_dict(data: Any, name: str, params: Mapping[str, Any] | None = None) -> Grid:
+    """Build a grid from parsed YAML (``{cells: [...], codec_pair: [...], notes: [...]}``).
+
+    ``params`` are grid-wide overrides (see ``load_grid``).
+    """
     if not isinstance(data, Mapping) or "cells" not in data:
         raise ValueError(f"Grid {name}: expected a mapping with a `cells` list, got {type(data).__name__}")
     unknown = sorted(set(data) - _GRID_KEYS)
@@ -296,10 +302,11 @@ def grid_from_dict(data: Any, name: str) -> Grid:
         raise ValueError(f"Grid {name}: `cells` must be a list, got {type(entries).__name__}")
     cells = [clean_cell()]
     notes = [str(n) for n in (data.get("notes") or [])]
+    overrides = check_overrides(params or {}, [str(e.get("corruption")) for e in entries if isinstance(e, Mapping)])
     for i, entry in enumerate(entries, start=1):
         where = f"grid {name} cell {i}"
         try:
-            built = _entry_cells(entry, where)
+            built = _entry_cells(entry, where, overrides)
         except ValueError as exc:
             if isinstance(entry, Mapping) and entry.get("optional"):
                 notes.append(f"{entry.get('corruption')} left out: {exc}")
@@ -323,16 +330,17 @@ def grid_from_dict(data: Any, name: str) -> Grid:
     return Grid(cells, str(data.get("name") or name), codec_pair, notes)
 
 
-def full_grid() -> Grid:
-    """Every registered corruption and cascade at every level (clean first)."""
+def full_grid(params: Mapping[str, Any] | None = None) -> Grid:
+    """Every registered corruption and cascade at every level (clean first); ``params`` as in ``load_grid``."""
     cells = [clean_cell()]
     notes: list[str] = []
+    overrides = check_overrides(params or {}, available())
     for name in available():
         if name == "clean":
             continue
         for s in range(1, 6):
             try:
-                cells.append(make_cell(name, s))
+                cells.append(make_cell(name, s, overrides=overrides))
             except ValueError as exc:
                 notes.append(f"{name}@{s} left out: {exc}")
     return Grid(cells, "full", None, notes)
@@ -343,18 +351,22 @@ def preset_text(name: str) -> str:
     return resources.files("audiostress.presets").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
 
 
-def load_grid(spec: str | os.PathLike[str] | Grid) -> Grid:
+def load_grid(spec: str | os.PathLike[str] | Grid, params: Mapping[str, Any] | None = None) -> Grid:
     """A grid from a preset name (``quick``, ``paper``, ``codecs``, ``asvspoof5``, ``full``) or a YAML path.
 
+    ``params`` (``{"noise_dir": "/data/noise"}``; the CLI's ``sweep --param K=V``)
+    override a parameter in every cell whose corruption (or cascade stage) declares
+    it; cell ids stay as they are and the node records the value. A key that no
+    cell declares, or one a cell's severity table varies, is a ``ValueError``.
     Raises ``ValueError`` naming the offending key or value and the choices.
     """
     if isinstance(spec, Grid):
-        return spec
+        return _overridden(spec, params) if params else spec
     text = str(spec)
     if text == "full":
-        return full_grid()
+        return full_grid(params)
     if text in PRESETS:
-        return grid_from_dict(yaml.safe_load(preset_text(text)), text)
+        return grid_from_dict(yaml.safe_load(preset_text(text)), text, params)
     path = Path(text)
     if path.suffix.lower() in (".yaml", ".yml") or path.exists():
         if not path.is_file():
@@ -363,8 +375,16 @@ def load_grid(spec: str | os.PathLike[str] | Grid) -> Grid:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise ValueError(f"Grid file {text} is not valid YAML: {str(exc).splitlines()[0]}") from exc
-        return grid_from_dict(data, path.stem)
+        return grid_from_dict(data, path.stem, params)
     raise ValueError(f"Unknown grid {text!r}; choose a preset ({', '.join(PRESETS)}) or a path to a .yaml grid file")
+
+
+def _overridden(grid: Grid, params: Mapping[str, Any]) -> Grid:
+    """An already built grid with ``params`` applied (its cells rebuilt from their name, severity and table)."""
+    overrides = check_overrides(params, [c.corruption for c in grid.cells])
+    cells = [c if c.cell_id == "clean" else make_cell(c.corruption, c.severity, c.params, c.table, overrides)
+             for c in grid.cells]  # fmt: skip
+    return Grid(cells, grid.name, grid.codec_pair, list(grid.notes))
 
 
 def cells_for_metrics(cells: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
