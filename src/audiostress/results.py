@@ -248,6 +248,20 @@ class SweepResult:
 
         return replay_pair(self.out_dir, clip_id, cell_id, out=out)
 
+    # -- assertions ------------------------------------------------------------------------------
+    def check(self, *gates: Any, ci: str | None = None, baseline: Any = None, min_n: int | None = None) -> Any:
+        """Judge every gate (``"delta_eer[mp3@*] <= 0.05"``, ``"codec_pair.mean <= 0.15"``, ...) on this sweep.
+
+        Returns the ``CheckReport`` when all pass; otherwise raises one ``GateFailure``
+        (an ``AssertionError``) listing each failure. ``ci``: ``"point"`` (default),
+        ``"strict"`` or ``"lenient"``; ``baseline``: a baseline file, a ``Baseline`` or a
+        ``SweepResult`` for ``baseline ± X`` gates; ``min_n``: fewest clips per cell
+        (default 30). See ``audiostress.testing.gates``.
+        """
+        from .testing.gates import check
+
+        return check(self, *gates, ci=ci, baseline=baseline, min_n=min_n)
+
 
 def _flat(block: Mapping[str, Any]) -> dict[str, Any]:
     """One metrics.json block as a flat record: CI pairs split, the axis spread out, nested dicts kept as JSON text."""
