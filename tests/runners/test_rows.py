@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from audiostress.runners.rows import CSV_COLUMNS, KEY_COLUMNS, SCORE_COLUMNS, ScoreRow, sql_columns
+from audiostress.runners.rows import CSV_COLUMNS, KEY_COLUMNS, OPTIONAL_COLUMNS, SCORE_COLUMNS, ScoreRow, sql_columns
 from audiostress.runners.store import Store, export_scores_csv
 
 CONFIG = {"detector": {"spec": "m.py:build"}, "dataset": {"source": "d"}, "grid": {"name": "g"}, "seed": 0}
@@ -30,13 +30,24 @@ def test_columns_are_the_fields_in_design_order() -> None:
     assert SCORE_COLUMNS == tuple(f.name for f in dataclasses.fields(ScoreRow))
     assert CSV_COLUMNS == (
         "clip_id", "label", "attack", "cell_id", "corruption", "severity", "raw_score", "p_fake", "measured_snr_db", "error",
+        "note",
     )  # fmt: skip
-    assert SCORE_COLUMNS == CSV_COLUMNS + ("elapsed_ms",) and KEY_COLUMNS == ("clip_id", "cell_id")
+    assert SCORE_COLUMNS == CSV_COLUMNS[:-1] + ("elapsed_ms", "note", "retries") and KEY_COLUMNS == ("clip_id", "cell_id")
     assert sql_columns() == [
         "clip_id TEXT NOT NULL", "label TEXT NOT NULL", "attack TEXT", "cell_id TEXT NOT NULL",
         "corruption TEXT NOT NULL", "severity INTEGER", "raw_score REAL", "p_fake REAL", "measured_snr_db REAL",
-        "error TEXT", "elapsed_ms REAL",
+        "error TEXT", "elapsed_ms REAL", "note TEXT", "retries INTEGER DEFAULT 0",
     ]  # fmt: skip
+    assert OPTIONAL_COLUMNS == {"note": None, "retries": 0}
+
+
+def test_rows_without_the_later_columns_read_with_their_defaults() -> None:
+    """A mapping from an older store or CSV (no note, no retries, or NULL retries) still becomes a row."""
+    old = {k: v for k, v in explicit_row().as_dict().items() if k not in ("note", "retries")}
+    assert ScoreRow.from_mapping(old) == explicit_row()
+    assert ScoreRow.from_mapping(dict(old, retries=None, note=None)).retries == 0
+    retried = dataclasses.replace(explicit_row(), retries=1, note="scored alone after the batch failed: X")
+    assert ScoreRow.from_mapping(retried.as_dict()) == retried
 
 
 def test_the_store_table_is_derived_from_the_row(tmp_path: Path) -> None:
@@ -44,7 +55,8 @@ def test_the_store_table_is_derived_from_the_row(tmp_path: Path) -> None:
     conn = sqlite3.connect(str(tmp_path / "r.sqlite"))
     info = conn.execute("PRAGMA table_info(scores)").fetchall()  # (cid, name, type, notnull, default, pk)
     assert tuple(r[1] for r in info) == SCORE_COLUMNS
-    assert [f"{r[1]} {r[2]}{' NOT NULL' if r[3] else ''}" for r in info] == sql_columns()
+    declared = [f"{r[1]} {r[2]}{' NOT NULL' if r[3] else ''}{f' DEFAULT {r[4]}' if r[4] is not None else ''}" for r in info]
+    assert declared == sql_columns()
     assert [r[1] for r in sorted(info, key=lambda r: r[5]) if r[5]] == list(KEY_COLUMNS)
     cells = {r[1]: r[3] for r in conn.execute("PRAGMA table_info(cells)")}
     assert cells["severity"] == 0  # nullable: explicit-parameter cells
@@ -61,7 +73,7 @@ def test_an_explicit_parameter_cell_stores_a_null_severity_and_an_empty_csv_fiel
     assert cells == CELLS  # the cells come back as given, table, series and axis included
     lines = export_scores_csv(rows, tmp_path / "scores.csv").read_text().splitlines()
     assert lines[0] == ",".join(CSV_COLUMNS)
-    assert lines[2] == "a,spoof,A01,gain{gain_db=-3},gain,,0.25,0.25,3.0,"
+    assert lines[2] == "a,spoof,A01,gain{gain_db=-3},gain,,0.25,0.25,3.0,,"  # empty error, empty note
 
 
 def test_a_row_from_an_incomplete_mapping_names_what_is_missing() -> None:

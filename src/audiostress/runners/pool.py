@@ -27,6 +27,13 @@ items, key=None)`` yields ``fn(item)`` for every item **in input order**.
   threads so ``workers`` processes do not oversubscribe the cores. PyAV, the
   ffmpeg subprocess backend and pedalboard all work inside spawned workers.
   ``workers`` 0 or 1 runs everything in the calling process (no pickling).
+- Orphans: a worker dies with the process that started it. On Linux the
+  initializer asks the kernel for ``SIGKILL`` when the parent dies
+  (``prctl(PR_SET_PDEATHSIG)``); everywhere a daemon watchdog thread polls
+  ``os.getppid()`` every ``_WATCHDOG_S`` and ends the worker with ``os._exit``
+  once it changes. So after ``kill -9`` or ``SIGTERM`` of the sweep no worker
+  lives on; multiprocessing's resource tracker exits by itself once its pipe
+  from the dead parent closes.
 - Streaming: ``stream(fn, on_crash=..., max_results=N)`` returns a ``PoolStream``
   (``stream.py``) that feeds ``imap`` from a background thread: ``submit`` items
   as they come, ``get`` results in order, at most ``N`` results waiting.
@@ -39,7 +46,10 @@ import multiprocessing
 import os
 import pickle
 import queue
+import signal
+import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -55,6 +65,10 @@ R = TypeVar("R")
 _THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 #: How often the feeder thread re-checks for cancellation while the window is full (s).
 _POLL_S = 0.05
+#: How often a worker's watchdog checks that its parent is still alive (s).
+_WATCHDOG_S = 0.5
+#: ``prctl`` option asking for a signal when the parent dies (linux/prctl.h).
+_PR_SET_PDEATHSIG = 1
 
 
 class PoolItemError(RuntimeError):
@@ -72,8 +86,31 @@ class PoolItemError(RuntimeError):
         return (PoolItemError, (self.index, self.item_key, self.cause, self.worker_traceback))
 
 
-def _init_worker(torch_threads: int) -> None:
-    """Runs once in each worker process: cap native threads before any heavy import."""
+def _die_with_parent(parent: int) -> None:
+    """Make this process end when ``parent`` does: the kernel's parent-death signal, and a watchdog thread."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # no usable libc: the watchdog still covers it
+            pass
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_WATCHDOG_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="audiostress-parent-watchdog", daemon=True).start()
+
+
+def _init_worker(torch_threads: int, parent: int | None = None) -> None:
+    """Runs once in each worker process: die with ``parent``, cap native threads before any heavy import."""
+    if parent is not None:
+        _die_with_parent(parent)
     for name in _THREAD_ENV:
         os.environ[name] = str(torch_threads)
     try:
@@ -148,7 +185,7 @@ class WorkerPool:
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context(self.start_method),
                 initializer=_init_worker,
-                initargs=(self.torch_threads,),
+                initargs=(self.torch_threads, os.getpid()),
             )
         return self._executor
 

@@ -11,6 +11,8 @@ the metric table's columns. Add a field here and every view follows.
 True
 >>> sql_columns()[5]
 'severity INTEGER'
+>>> CSV_COLUMNS[-2:], sql_columns()[-1]
+(('error', 'note'), 'retries INTEGER DEFAULT 0')
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ class ScoreRow:
 
     ``severity`` is ``None`` for a cell given by explicit parameters; ``raw_score``
     and ``p_fake`` are ``None`` when ``error`` says why the pair failed.
+    ``retries`` counts the extra detector attempts made for this pair (1 when its
+    batch failed and it was scored alone) and ``note`` says why, e.g. ``"scored
+    alone after the batch failed: RuntimeError: ..."``. Both were added after the
+    first stores were written, so they have defaults: a row or mapping without
+    them reads as 0 retries and no note.
     """
 
     clip_id: str
@@ -40,6 +47,8 @@ class ScoreRow:
     measured_snr_db: float | None
     error: str | None
     elapsed_ms: float
+    note: str | None = None
+    retries: int = 0
 
     @property
     def key(self) -> tuple[str, str]:
@@ -52,19 +61,34 @@ class ScoreRow:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> ScoreRow:
-        """Build a row from a mapping holding every ``SCORE_COLUMNS`` key."""
-        missing = [name for name in SCORE_COLUMNS if name not in data]
+        """Build a row from a mapping holding every required ``SCORE_COLUMNS`` key.
+
+        A column with a default (``OPTIONAL_COLUMNS``) may be absent or empty
+        (``None``, as an older store reads back): it takes its default.
+        """
+        missing = [name for name in SCORE_COLUMNS if name not in data and name not in OPTIONAL_COLUMNS]
         if missing:
             raise ValueError(f"score row {dict(data)!r} lacks {missing}; give every column of {SCORE_COLUMNS}")
-        return cls(**{name: data[name] for name in SCORE_COLUMNS})
+        values = {name: data[name] for name in SCORE_COLUMNS if name in data}
+        for name, default in OPTIONAL_COLUMNS.items():
+            if values.get(name) is None:
+                values[name] = default
+        return cls(**values)
 
 
 #: Every stored column, in ``ScoreRow`` field order.
 SCORE_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ScoreRow))
+#: Columns added after the first stores were written, with the value a row without them takes.
+#: Their SQL declarations are nullable with a DEFAULT, so ``ALTER TABLE scores ADD COLUMN`` can add them.
+OPTIONAL_COLUMNS: dict[str, Any] = {
+    f.name: f.default for f in dataclasses.fields(ScoreRow) if f.default is not dataclasses.MISSING
+}
 #: Columns that carry only timing, not results: left out of scores.csv and of shard comparisons.
 TIMING_COLUMNS: tuple[str, ...] = ("elapsed_ms",)
-#: The scores.csv columns, in DESIGN.md order.
-CSV_COLUMNS: tuple[str, ...] = tuple(c for c in SCORE_COLUMNS if c not in TIMING_COLUMNS)
+#: Columns stored in SQL only (not in scores.csv): how many extra detector attempts a pair took.
+SQL_ONLY_COLUMNS: tuple[str, ...] = ("retries",)
+#: The scores.csv columns, in DESIGN.md order (``note`` right after ``error``).
+CSV_COLUMNS: tuple[str, ...] = tuple(c for c in SCORE_COLUMNS if c not in TIMING_COLUMNS + SQL_ONLY_COLUMNS)
 #: The columns that identify a row (the SQL primary key).
 KEY_COLUMNS: tuple[str, ...] = ("clip_id", "cell_id")
 
@@ -79,7 +103,9 @@ def _sql_declaration(field: dataclasses.Field[Any]) -> str:
     nullable = "None" in parts[1:]
     if base not in _SQL_TYPES:
         raise TypeError(f"ScoreRow.{field.name}: annotation {field.type!r} has no SQL type; use one of {sorted(_SQL_TYPES)}")
-    null = "" if nullable or field.name in TIMING_COLUMNS else " NOT NULL"
+    if field.default is not dataclasses.MISSING and field.default is not None:
+        return f"{field.name} {_SQL_TYPES[base]} DEFAULT {field.default!r}"
+    null = "" if nullable or field.name in TIMING_COLUMNS or field.name in OPTIONAL_COLUMNS else " NOT NULL"
     return f"{field.name} {_SQL_TYPES[base]}{null}"
 
 
@@ -87,6 +113,8 @@ def sql_columns() -> list[str]:
     """The SQL column declarations of the ``scores`` table, one per field (``"clip_id TEXT NOT NULL"``).
 
     A field typed ``X | None`` is nullable; the timing column is nullable too
-    (stores written before it was filled leave it empty).
+    (stores written before it was filled leave it empty), and so is a field with
+    a default (``OPTIONAL_COLUMNS``), declared with that default so that an older
+    store can gain it with ``ALTER TABLE scores ADD COLUMN <declaration>``.
     """
     return [_sql_declaration(f) for f in dataclasses.fields(ScoreRow)]
