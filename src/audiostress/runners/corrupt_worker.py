@@ -8,10 +8,17 @@ clip and the time taken, or the error text, plus the task's key so the engine
 can check that a result belongs to the pair it expects. Failures are caught here and
 returned as data, so one bad item never stops the pool's stream; an item whose
 worker process dies becomes ``crashed_item``'s error result (the pool's ``on_crash``).
+
+Long clips (more samples than a padded device batch may hold, see
+``work.MAX_BATCH_SAMPLES``) are corrupted alone. A corruption listed in
+``CHUNKABLE`` then runs over overlapping chunks joined by linear crossfades
+(``corrupt_chunked``), so its working memory is bounded by the chunk, not the
+clip; the SNR of a long clip is summed chunk by chunk (``clip_snr_db``).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +26,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..codecs._neural import code_chunked
 from ..corruptions import from_dict
-from ..corruptions.base import Node
-from ..measure import snr_db
+from ..corruptions.base import Corruption, Node
+from ..measure import IDENTICAL_SNR_DB, snr_db
 from ..seeding import make_generator
 
 Payload = tuple[dict[str, Any], np.ndarray, int, int]
@@ -82,6 +90,62 @@ def corrupt_tensor(node: Node, audio: torch.Tensor, sample_rate: int, seed: int)
     return out
 
 
+#: Corruptions whose output at a sample depends only on input near it (and on the item's
+#: generator, drawn in order), so a long clip may be corrupted in overlapping chunks:
+#: - up to float rounding: the linear filters (their impulse-response tails are far
+#:   shorter than the 1 % overlap of a chunk) and the pointwise level changes;
+#: - approximately: the noises (their SNR holds per chunk rather than over the whole
+#:   clip), packet loss (a packet may straddle a chunk edge) and pitch shift (the phase
+#:   vocoder restarts its phase in each chunk; the crossfade hides the seam).
+#: Left out, so run whole: background_noise (one noise excerpt and one level per clip),
+#: time_stretch (its content moves across chunk edges), reverb and echo (long tails),
+#: smooth and resample_band_limit (not audited), every codec and every graph node.
+CHUNKABLE = frozenset({
+    "band_pass", "bit_depth", "clipping", "colored_noise", "gain", "gaussian_noise", "high_pass", "low_pass",
+    "packet_loss", "pitch_shift", "quantization",
+})  # fmt: skip
+#: Samples summed at once when the SNR of a long clip is measured (float64 temporaries stay small).
+SNR_CHUNK_SAMPLES = 1 << 22
+
+
+def can_chunk(node: Node) -> bool:
+    """Whether ``node`` may corrupt a long clip in chunks: a ``CHUNKABLE`` corruption with no sampled parameter."""
+    if not isinstance(node, Corruption) or node.name not in CHUNKABLE:
+        return False
+    return not any(hasattr(v, "draw") for v in node.values.values())
+
+
+def corrupt_chunked(node: Node, audio: torch.Tensor, sample_rate: int, generator: torch.Generator, chunk: int) -> torch.Tensor:
+    """Corrupt one ``[C, T]`` clip in chunks of ``chunk`` samples overlapping by 1 %, joined by crossfades.
+
+    The chunks are corrupted in order with the one generator of the pair, so the
+    result is fixed for a given ``chunk``; a clip of at most ``chunk`` samples is
+    corrupted whole.
+    """
+
+    def run(piece: torch.Tensor) -> torch.Tensor:
+        lengths = torch.tensor([piece.shape[-1]], dtype=torch.long)
+        return node.apply_items(piece.contiguous(), sample_rate, [generator], lengths)
+
+    return code_chunked(run, audio.unsqueeze(0), max(2, int(chunk)))[0]
+
+
+def clip_snr_db(clean: torch.Tensor, corrupted: torch.Tensor) -> float:
+    """``measure.snr_db`` of one ``[C, T]`` clip; a long clip is summed in chunks so memory stays bounded."""
+    if clean.numel() <= SNR_CHUNK_SAMPLES:
+        return float(snr_db(clean, corrupted)[0])
+    step = max(1, SNR_CHUNK_SAMPLES // max(1, clean.shape[0]))
+    p_sig = p_err = 0.0
+    for start in range(0, clean.shape[-1], step):
+        x = clean[..., start : start + step].to(torch.float64)
+        e = corrupted[..., start : start + step].to(torch.float64) - x
+        p_sig += float(x.pow(2).sum())
+        p_err += float(e.pow(2).sum())
+    if p_err == 0:
+        return IDENTICAL_SNR_DB
+    return -math.inf if p_sig <= 0 else 10.0 * math.log10(p_sig / p_err)
+
+
 def _unpack(task: CpuTask | Payload) -> tuple[Payload, tuple[str, str] | None]:
     if isinstance(task, CpuTask):
         return task.payload(), task.key
@@ -100,7 +164,7 @@ def corrupt_item(task: CpuTask | Payload) -> CorruptResult:
         node = node_from_dict(node_dict)
         clean = torch.from_numpy(np.ascontiguousarray(audio_np))
         out = corrupt_tensor(node, clean, int(sample_rate), int(seed))
-        snr = float(snr_db(clean, out)[0])
+        snr = clip_snr_db(clean, out)
         return CorruptResult(out.numpy(), snr, (time.perf_counter() - start) * 1e3, key=key)
     except Exception as exc:  # reported as an error row for this (clip, cell)
         message = f"corruption {_label(node_dict)} failed: {one_line(exc)}"

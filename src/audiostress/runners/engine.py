@@ -25,6 +25,25 @@ For each group:
    scored in one detector call, so the pool is already coding this group while
    the detector works.
 
+Batches are bounded by samples (``max_batch_samples``, default
+``work.MAX_BATCH_SAMPLES``): a (group, cell) whose padded batch would exceed the
+cap is packed into several batches in plan order (``work.pack``), each one padded
+device batch and one detector call, so one long clip no longer pads a whole group
+to its length; a clip above the cap runs alone (in chunks where the corruption
+allows it). Like the batch size, the cap fixes the composition and stays out of
+the store identity: results are byte-identical for a given cap.
+
+With ``corrupt_rate`` every clip is resampled to that rate right after loading,
+before the clean cell is scored and before any corruption (``None``: native rate).
+
+A detector that raises ``SystemExit`` or calls ``os._exit`` while scoring ends the
+sweep with ``SweepAbort`` naming the detector and the exit code; the rows already
+written stay in the store, so the same command resumes. ``os._exit`` cannot be
+caught, so during each detector call (on the calling thread only) it is replaced
+by a function that raises instead, and restored afterwards: the one place the
+library touches a foreign global, as seeded RNG containment does for random
+state. ``KeyboardInterrupt`` is not a detector failure and passes through.
+
 Memory holds two groups of clean audio, one (group, cell) of corrupted audio on
 the main thread, at most ``max_in_flight`` CPU results in the pool, and at most
 one group's worth of CPU results (``CPU_RESULTS_PER_CELL`` per CPU cell) in the
@@ -34,9 +53,12 @@ is written in one ``write`` call (one transaction).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 
@@ -45,6 +67,7 @@ from .grid import Cell, Grid
 from .plan import GROUP_CLIPS, Plan, Unit
 from .rows import ScoreRow
 from .work import (
+    MAX_BATCH_SAMPLES,
     Corrupted,
     Failure,
     LoadedGroup,
@@ -59,7 +82,10 @@ from .work import (
     to_rows,
 )
 
-__all__ = ["CPU_RESULTS_PER_CELL", "Engine", "SweepAbort", "corrupt_batch", "cpu_result_window"]
+__all__ = [
+    "CPU_RESULTS_PER_CELL", "MAX_BATCH_SAMPLES", "DetectorExited", "Engine", "SweepAbort", "contain_exits", "corrupt_batch",
+    "cpu_result_window",
+]  # fmt: skip
 
 #: Corrupted CPU results allowed to wait per CPU-placed cell: one group's worth, so the
 #: codecs can code a whole group ahead while the detector scores the previous one. The
@@ -68,7 +94,39 @@ CPU_RESULTS_PER_CELL = GROUP_CLIPS
 
 
 class SweepAbort(RuntimeError):
-    """Raised in strict mode on the first error (the message names the clip and cell)."""
+    """The sweep stopped: in strict mode on the first error (naming the clip and cell), or when the detector exited."""
+
+
+class DetectorExited(BaseException):
+    """``os._exit(code)`` called during a detector call (raised by the stand-in ``contain_exits`` installs).
+
+    A ``BaseException``, so a detector's own ``except Exception`` does not swallow it.
+    """
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+        super().__init__(f"os._exit({code})")
+
+
+@contextlib.contextmanager
+def contain_exits() -> Iterator[None]:
+    """Within the block, ``os._exit`` on this thread raises ``DetectorExited``; other threads exit as usual.
+
+    The real ``os._exit`` is restored on leaving, also when the block raises.
+    """
+    real = os._exit
+    caller = threading.get_ident()
+
+    def stand_in(code: int) -> NoReturn:
+        if threading.get_ident() != caller:
+            real(code)
+        raise DetectorExited(code)
+
+    os._exit = stand_in  # type: ignore[assignment]  # same call signature; it raises instead of exiting
+    try:
+        yield
+    finally:
+        os._exit = real
 
 
 def cpu_result_window(cells: Iterable[Cell], pool_window: int, per_cell: int = CPU_RESULTS_PER_CELL) -> int:
@@ -90,7 +148,10 @@ class Engine:
 
     ``work`` is the pool's per-item function (module level, so spawned workers
     can import it; default ``corrupt_item``); ``result_window`` caps the CPU
-    results waiting for the detector (default ``cpu_result_window``).
+    results waiting for the detector (default ``cpu_result_window``);
+    ``corrupt_rate`` (Hz, or ``None`` for each file's native rate) is the rate
+    every clip is resampled to after loading; ``max_batch_samples`` caps a padded
+    batch and a detector call (longest clip x clips x channels).
     """
 
     def __init__(
@@ -104,7 +165,13 @@ class Engine:
         strict: bool = False,
         work: Callable[[CpuTask], CorruptResult] | None = None,
         result_window: int | None = None,
+        corrupt_rate: int | None = None,
+        max_batch_samples: int = MAX_BATCH_SAMPLES,
     ) -> None:
+        if corrupt_rate is not None and (isinstance(corrupt_rate, bool) or not isinstance(corrupt_rate, int) or corrupt_rate < 1):
+            raise ValueError(f"Expected `corrupt_rate` to be a rate in Hz (a positive int) or None, got {corrupt_rate!r}")
+        if isinstance(max_batch_samples, bool) or not isinstance(max_batch_samples, int) or max_batch_samples < 1:
+            raise ValueError(f"Expected `max_batch_samples` to be a positive integer, got {max_batch_samples!r}")
         self.plan = plan
         self.cells = {c.cell_id: c for c in grid.cells}
         self.node_dicts = {c.cell_id: c.node.to_dict() for c in grid.cells}  # CPU payloads
@@ -114,6 +181,8 @@ class Engine:
         self.strict = strict
         self.work = work if work is not None else corrupt_item
         self.result_window = result_window
+        self.corrupt_rate = corrupt_rate
+        self.max_batch_samples = max_batch_samples
 
     def run(self, pool: Any) -> None:
         """Score every pending pair of the plan, CPU cells on ``pool`` (a ``WorkerPool``)."""
@@ -135,7 +204,7 @@ class Engine:
                 self._drain_cpu(previous, stream)
 
     def _load(self, indices: Sequence[int]) -> _Group:
-        loaded = load_group(self.plan, indices)
+        loaded = load_group(self.plan, indices, corrupt_rate=self.corrupt_rate)
         self._emit([], loaded.failures)
         group = _Group(loaded)
         for cell_id in self.plan.cell_ids:
@@ -157,7 +226,7 @@ class Engine:
             if cell.corruption == "clean":
                 items = clean_items(units, loaded)
             else:
-                items, failures = corrupt_on_device(self.plan, cell, units, loaded, self.device)
+                items, failures = corrupt_on_device(self.plan, cell, units, loaded, self.device, self.max_batch_samples)
             self._score(items, failures)
 
     def _drain_cpu(self, group: _Group, stream: Any) -> None:
@@ -169,8 +238,22 @@ class Engine:
 
     def _score(self, items: list[Corrupted], failures: list[Failure]) -> None:
         self._check_strict(failures)
-        scored, more = score_cell(self.plan, self.detector, items)
+        try:
+            with contain_exits():
+                scored, more = score_cell(self.plan, self.detector, items, self.max_batch_samples)
+        except (SystemExit, DetectorExited) as exc:
+            raise SweepAbort(self._exit_message(exc, items)) from None
         self._emit(scored, failures + more)
+
+    def _exit_message(self, exc: SystemExit | DetectorExited, items: Sequence[Corrupted]) -> str:
+        name = str(getattr(self.detector, "name", type(self.detector).__name__))
+        how = f"called os._exit({exc.code})" if isinstance(exc, DetectorExited) else f"raised SystemExit({exc.code!r})"
+        where = f"{items[0].unit.clip_id} / {items[0].unit.cell_id}" if items else "?"
+        return (
+            f"detector {name!r} {how} while scoring {where} ({len(items)} clips in the call); the sweep stopped and "
+            "the rows written so far are kept in the store. Fix the detector so that it raises an exception "
+            "instead of exiting, then run the same command to resume."
+        )
 
     def _emit(self, scored: list[Any], failures: list[Failure]) -> None:
         self._check_strict(failures)

@@ -10,6 +10,12 @@ other processes compose the same steps and get the same bytes.
 Only pending pairs give results: a pair the store already holds is corrupted and
 scored when its (group, cell) runs, so the batch keeps its composition, but its
 row and its failure are dropped.
+
+Batches are bounded by samples, not clips (``pack``): a padded device batch and a
+detector call hold at most ``max_batch_samples`` (longest clip x clips x
+channels); the clips of a (group, cell) are packed in plan order, so the batches
+are fixed for a given cap. A clip above the cap runs alone, in chunks where the
+corruption allows it (``corrupt_worker.CHUNKABLE``).
 """
 
 from __future__ import annotations
@@ -22,13 +28,32 @@ from typing import Any
 
 import torch
 
-from ..audio import AudioError, load
+from ..audio import AudioError, load, resample
 from ..measure import snr_db
 from ..seeding import make_generator
-from .corrupt_worker import CorruptResult, CpuTask, one_line
+from .corrupt_worker import CorruptResult, CpuTask, can_chunk, clip_snr_db, corrupt_chunked, one_line
 from .grid import Cell
 from .plan import Plan, Unit
 from .rows import ScoreRow
+
+#: Default cap of a padded batch, in samples (longest clip x clips x channels): 2**22, about
+#: 16 MiB of float32, 262 s of 16 kHz mono. The heaviest built-in device corruptions
+#: (pitch_shift's float64 phase vocoder, the FFT filters) need 200-350 bytes of working
+#: memory per input sample, so a batch at the cap peaks near 1.4 GB; a group of 8 clips
+#: of 30 s at 16 kHz (3.84 M samples) still fits in one batch, as before the cap.
+MAX_BATCH_SAMPLES = 1 << 22
+
+try:  # the detectors' contract error: a model output that breaks the OutputSpec
+    from ..detectors.base import DetectorContractError as _ContractError
+except ImportError:  # pragma: no cover - an older detectors package: nothing is a contract error
+
+    class _ContractError(Exception):  # type: ignore[no-redef]
+        """Never raised: stands in for ``DetectorContractError`` where it does not exist."""
+
+__all__ = [
+    "MAX_BATCH_SAMPLES", "Corrupted", "Failure", "LoadedGroup", "Scored", "cell_units", "clean_items", "collect_cpu",
+    "corrupt_batch", "corrupt_on_device", "cpu_tasks", "detect", "load_group", "pack", "score_cell", "to_rows",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -38,6 +63,9 @@ class Failure:
     unit: Unit
     message: str
     elapsed_ms: float = 0.0
+    #: Extra detector attempts made for this pair, and why (``ScoreRow.retries``/``note``).
+    retries: int = 0
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +88,8 @@ class Scored:
     p_fake: float
     snr_db: float | None
     elapsed_ms: float
+    retries: int = 0
+    note: str | None = None
 
 
 @dataclass
@@ -78,12 +108,22 @@ class LoadedGroup:
 
 
 # -- load ---------------------------------------------------------------------------------------
-def load_group(plan: Plan, group: Sequence[int], loader: Callable[[Any], tuple[torch.Tensor, int]] = load) -> LoadedGroup:
-    """Load a group's clips; a clip that fails to load fails every pending cell of it."""
+def load_group(
+    plan: Plan, group: Sequence[int], loader: Callable[[Any], tuple[torch.Tensor, int]] = load,
+    corrupt_rate: int | None = None,
+) -> LoadedGroup:  # fmt: skip
+    """Load a group's clips; a clip that fails to load fails every pending cell of it.
+
+    With ``corrupt_rate`` each clip is resampled to it right after loading
+    (``audio.resample``), so the clean cell and every corruption see one rate;
+    ``None`` keeps each file's native rate.
+    """
     loaded = LoadedGroup(list(group))
     for i in group:
         try:
             audio, sr = loader(plan.clips[i].path)
+            if corrupt_rate is not None and int(sr) != int(corrupt_rate):
+                audio, sr = resample(audio, int(sr), int(corrupt_rate)).contiguous(), int(corrupt_rate)
         except AudioError as exc:
             loaded.failures += [Failure(u, f"audio failed to load: {exc}") for u in plan.units(i)]
         except Exception as exc:  # anything else a decoder may raise
@@ -105,6 +145,41 @@ def cell_units(plan: Plan, loaded: LoadedGroup, cell_id: str) -> list[Unit]:
 def clean_items(units: Sequence[Unit], loaded: LoadedGroup) -> list[Corrupted]:
     """The clean cell: each clip as loaded, no SNR."""
     return [Corrupted(u, *loaded.audio[u.clip_index], None, 0.0) for u in units]
+
+
+# -- batches bounded by samples ------------------------------------------------------------------
+def pack(sizes: Sequence[tuple[int, int]], max_samples: int) -> list[list[int]]:
+    """Positions of ``(length, channels)`` items packed into batches of at most ``max_samples`` padded samples.
+
+    A batch costs its longest length x its item count x its most channels. An
+    item above the cap gets a batch of its own (after the others); the rest are
+    packed greedily in the given order, so the batches depend only on the sizes
+    and the cap.
+
+    >>> pack([(10, 1), (30, 1), (10, 1), (10, 1)], 40)
+    [[0, 2, 3], [1]]
+    >>> pack([(10, 2), (10, 2), (10, 2)], 40)
+    [[0, 1], [2]]
+    """
+    if isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 1:
+        raise ValueError(f"Expected `max_batch_samples` to be a positive integer, got {max_samples!r}")
+    batches: list[list[int]] = []
+    alone: list[list[int]] = []
+    current: list[int] = []
+    longest = channels = 0
+    for k, (length, ch) in enumerate(sizes):
+        if length * ch > max_samples:
+            alone.append([k])
+            continue
+        grown = max(longest, length) * (len(current) + 1) * max(channels, ch)
+        if current and grown > max_samples:
+            batches.append(current)
+            current, longest, channels = [], 0, 0
+        current.append(k)
+        longest, channels = max(longest, length), max(channels, ch)
+    if current:
+        batches.append(current)
+    return batches + alone
 
 
 # -- corrupt on the device --------------------------------------------------------------------------
@@ -129,12 +204,14 @@ def corrupt_batch(
 
 
 def corrupt_on_device(
-    plan: Plan, cell: Cell, units: Sequence[Unit], loaded: LoadedGroup, device: torch.device
-) -> tuple[list[Corrupted], list[Failure]]:
-    """One padded batch per sample rate and channel count; items come back in plan order.
+    plan: Plan, cell: Cell, units: Sequence[Unit], loaded: LoadedGroup, device: torch.device,
+    max_batch_samples: int = MAX_BATCH_SAMPLES,
+) -> tuple[list[Corrupted], list[Failure]]:  # fmt: skip
+    """Padded batches per sample rate and channel count, packed by ``pack``; items come back in plan order.
 
     A batch that raises is split to isolate the clip that breaks it; a clip
-    whose output holds NaN or Inf fails alone.
+    whose output holds NaN or Inf fails alone. A clip above the cap is corrupted
+    alone, in chunks of the cap when ``corrupt_worker.can_chunk`` allows it.
     """
     by_format: dict[tuple[int, int], list[Unit]] = {}
     for u in units:
@@ -142,19 +219,36 @@ def corrupt_on_device(
         by_format.setdefault((sr, audio.shape[0]), []).append(u)
     done: dict[Unit, Corrupted] = {}
     failures: list[Failure] = []
-    for (sr, _), batch in by_format.items():
-        for item in _corrupt_isolating(plan, cell, batch, loaded, sr, device, failures):
-            done[item.unit] = item
+    for (sr, channels), same in by_format.items():
+        sizes = [(loaded.audio[u.clip_index][0].shape[-1], channels) for u in same]
+        for batch in pack(sizes, max_batch_samples):
+            members = [same[k] for k in batch]
+            chunk = max_batch_samples // channels if sizes[batch[0]][0] * channels > max_batch_samples else None
+            for item in _corrupt_isolating(plan, cell, members, loaded, sr, device, failures, chunk):
+                done[item.unit] = item
     return [done[u] for u in units if u in done], failures
 
 
+def _corrupt_long(cell: Cell, clip: torch.Tensor, sr: int, seed: int, device: torch.device, chunk: int) -> tuple[list[torch.Tensor], list[float]]:
+    """One clip above the batch cap, alone: in chunks when the corruption allows it, else whole."""
+    if not can_chunk(cell.node):
+        return corrupt_batch(cell, [clip], sr, [seed], device)
+    clean = clip.to(device)
+    out = corrupt_chunked(cell.node, clean, sr, make_generator(seed), chunk)
+    return [out], [clip_snr_db(clean, out)]
+
+
 def _corrupt_isolating(
-    plan: Plan, cell: Cell, units: list[Unit], loaded: LoadedGroup, sr: int, device: torch.device, failures: list[Failure]
-) -> list[Corrupted]:
+    plan: Plan, cell: Cell, units: list[Unit], loaded: LoadedGroup, sr: int, device: torch.device, failures: list[Failure],
+    chunk: int | None = None,
+) -> list[Corrupted]:  # fmt: skip
     clips = [loaded.audio[u.clip_index][0] for u in units]
     start = time.perf_counter()
     try:
-        outs, snrs = corrupt_batch(cell, clips, sr, [u.seed for u in units], device)
+        if chunk is not None:
+            outs, snrs = _corrupt_long(cell, clips[0], sr, units[0].seed, device, chunk)
+        else:
+            outs, snrs = corrupt_batch(cell, clips, sr, [u.seed for u in units], device)
     except Exception as exc:
         if len(units) == 1:
             _fail(plan, failures, units[0], f"corruption {cell.corruption} failed: {one_line(exc)}")
@@ -173,9 +267,12 @@ def _corrupt_isolating(
     return items
 
 
-def _fail(plan: Plan, failures: list[Failure], unit: Unit, message: str, ms: float = 0.0) -> None:
+def _fail(
+    plan: Plan, failures: list[Failure], unit: Unit, message: str, ms: float = 0.0, retries: int = 0,
+    note: str | None = None,
+) -> None:  # fmt: skip
     if plan.is_pending(unit.clip_index, unit.cell_id):
-        failures.append(Failure(unit, message, ms))
+        failures.append(Failure(unit, message, ms, retries, note))
 
 
 # -- corrupt on CPU ----------------------------------------------------------------------------
@@ -212,37 +309,49 @@ def collect_cpu(
 
 
 # -- score ------------------------------------------------------------------------------------------
-def score_cell(plan: Plan, detector: Any, items: Sequence[Corrupted]) -> tuple[list[Scored], list[Failure]]:
-    """Score one (group, cell): one detector call per sample rate, in item order.
+def score_cell(
+    plan: Plan, detector: Any, items: Sequence[Corrupted], max_batch_samples: int = MAX_BATCH_SAMPLES
+) -> tuple[list[Scored], list[Failure]]:
+    """Score one (group, cell): one detector call per sample rate and ``pack`` batch, in item order.
 
-    A call that raises is retried item by item to isolate the culprit. Only the
-    pending pairs' scores and failures come back.
+    A call that breaks the detector's output contract (``DetectorContractError``)
+    fails every pair of it: the model is wrong, not the clips, and a clip that
+    passes alone would pass by chance. Any other exception is retried item by
+    item to isolate the culprit; each retried pair counts ``retries=1`` and a
+    ``note`` naming the batch's error. Only the pending pairs' scores and
+    failures come back.
     """
     by_rate: dict[int, list[Corrupted]] = {}
     for it in items:
         by_rate.setdefault(it.sample_rate, []).append(it)
     scored: list[Scored] = []
     failures: list[Failure] = []
-    for batch in by_rate.values():
-        scored += _score_isolating(plan, detector, batch, failures)
+    for same in by_rate.values():
+        sizes = [(int(it.audio.shape[-1]), int(it.audio.shape[0]) if it.audio.dim() > 1 else 1) for it in same]
+        for batch in pack(sizes, max_batch_samples):
+            scored += _score_batch(plan, detector, [same[k] for k in batch], failures)
     return scored, failures
 
 
-def _score_isolating(plan: Plan, detector: Any, items: list[Corrupted], failures: list[Failure]) -> list[Scored]:
+def _score_batch(
+    plan: Plan, detector: Any, items: list[Corrupted], failures: list[Failure], retries: int = 0, note: str | None = None
+) -> list[Scored]:
     start = time.perf_counter()
     try:
         raw, p = detect(detector, items)
     except Exception as exc:
-        if len(items) == 1:
-            _fail(plan, failures, items[0].unit, f"detector failed: {one_line(exc)}", items[0].corrupt_ms)
+        if len(items) == 1 or isinstance(exc, _ContractError):
+            for it in items:
+                _fail(plan, failures, it.unit, f"detector failed: {one_line(exc)}", it.corrupt_ms, retries, note)
             return []
+        why = f"scored alone after the batch failed: {one_line(exc)}"
         scored: list[Scored] = []
         for item in items:  # retry one by one to isolate the culprit
-            scored += _score_isolating(plan, detector, [item], failures)
+            scored += _score_batch(plan, detector, [item], failures, retries + 1, why)
         return scored
     detect_ms = (time.perf_counter() - start) * 1e3 / len(items)
     return [
-        Scored(it.unit, float(r), float(q), it.snr_db, it.corrupt_ms + detect_ms)
+        Scored(it.unit, float(r), float(q), it.snr_db, it.corrupt_ms + detect_ms, retries, note)
         for it, r, q in zip(items, raw, p)
         if plan.is_pending(it.unit.clip_index, it.unit.cell_id)  # the others only keep the call's composition
     ]
@@ -268,18 +377,21 @@ def detect(detector: Any, items: Sequence[Corrupted]) -> tuple[list[float], list
 # -- rows -------------------------------------------------------------------------------------------
 def to_rows(plan: Plan, cells: Mapping[str, Cell], scored: Sequence[Scored], failures: Sequence[Failure]) -> list[ScoreRow]:
     """Score rows of scored pairs, then error rows of failed ones."""
-    rows = [_row(plan, cells, s.unit, s.raw_score, s.p_fake, s.snr_db, None, s.elapsed_ms) for s in scored]
-    rows += [_row(plan, cells, f.unit, None, None, None, f.message, f.elapsed_ms) for f in failures]
+    rows = [
+        _row(plan, cells, s.unit, s.raw_score, s.p_fake, s.snr_db, None, s.elapsed_ms, s.retries, s.note) for s in scored
+    ]
+    rows += [_row(plan, cells, f.unit, None, None, None, f.message, f.elapsed_ms, f.retries, f.note) for f in failures]
     return rows
 
 
 def _row(
     plan: Plan, cells: Mapping[str, Cell], unit: Unit, raw: float | None, p: float | None, snr: float | None,
-    error: str | None, ms: float,
+    error: str | None, ms: float, retries: int, note: str | None,
 ) -> ScoreRow:  # fmt: skip
     clip = plan.clips[unit.clip_index]
     cell = cells[unit.cell_id]
     return ScoreRow(
         clip_id=clip.clip_id, label=clip.label, attack=clip.attack, cell_id=cell.cell_id, corruption=cell.corruption,
-        severity=cell.severity, raw_score=raw, p_fake=p, measured_snr_db=snr, error=error, elapsed_ms=ms,
+        severity=cell.severity, raw_score=raw, p_fake=p, measured_snr_db=snr, error=error, elapsed_ms=ms, note=note,
+        retries=retries,
     )  # fmt: skip
