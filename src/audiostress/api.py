@@ -36,6 +36,10 @@ OPTIONS: dict[str, str] = {
     "kwargs": "keyword arguments of a factory detector",
     "input": "detector input spec overrides (card `input:`)",
     "output": "detector output spec overrides (card `output:`)",
+    "corrupt_rate": "'detector' (default: the detector's input rate), 'native' or Hz: the rate clips are corrupted at",
+    "params": "{K: V} overrides for every grid cell whose corruption declares K (the CLI's --param)",
+    "max_errors": "failed pairs accepted (N or 'P%'); beyond it TooManyErrorsError (default None: never raise)",
+    "preflight": "check the detector contract and every cell before any pair is scored (default True)",
 }
 _OVERRIDES = ("name", "kwargs", "input", "output")
 
@@ -61,25 +65,37 @@ def sweep(
     ``data``: a label-folder dataset, a CSV/JSONL manifest, an ASVspoof protocol or a ``Dataset``.
     ``grid``: a preset (``quick``, ``paper``, ``codecs``, ``asvspoof5``, ``full``) or a grid YAML.
     Further keyword options are listed in ``audiostress.api.OPTIONS``; an unknown one raises ``TypeError``.
+    A sweep that cannot work raises before any pair is scored (``PreflightError``); another
+    sweep on ``out`` raises ``SweepLockedError``; with ``max_errors`` set, too many failed
+    pairs raise ``TooManyErrorsError`` (its ``run`` holds the written results).
     """
-    from .runners.grid import load_grid
     from .runners.store import fingerprint_of
-    from .runners.sweep import SweepConfig, resolve_dataset, resolve_detector, run_sweep, sweep_identity
+    from .runners.sweep import (
+        SweepConfig,
+        resolve_corrupt_rate,
+        resolve_dataset,
+        resolve_detector,
+        resolve_grid,
+        run_sweep,
+        sweep_identity,
+    )
 
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise TypeError(f"audiostress.sweep() got an unknown option {unknown[0]!r}; allowed: {', '.join(sorted(OPTIONS))}")
     overrides = {k: options.pop(k) for k in _OVERRIDES if k in options}
+    options["grid_params"] = dict(options.pop("params", None) or {})
     config = SweepConfig(
         detector=detector, data=data, grid=grid, out=Path(out) if out is not None else Path("."),
         checkpoint=str(checkpoint) if checkpoint is not None else None, batch_size=batch_size, device=device,
         workers=workers, seed=seed, limit=limit, detector_overrides=overrides, **options,
     )  # fmt: skip
     # Resolve once here (the identity needs them), then hand the objects to the runner.
-    config.grid = load_grid(config.grid)
+    config.grid, config.grid_params = resolve_grid(config), {}  # params applied once, here
     config.detector = resolve_detector(config)
     config.data = resolve_dataset(config)
-    identity = sweep_identity(config.detector, config.data, config.grid, config.seed)
+    rate = resolve_corrupt_rate(config.corrupt_rate, config.detector)
+    identity = sweep_identity(config.detector, config.data, config.grid, config.seed, corrupt_rate=rate)
     if out is None:
         config.out = cache_root() / "sweeps" / fingerprint_of(identity)[:20]
         log.info("sweep directory: %s", config.out)

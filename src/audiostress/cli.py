@@ -180,9 +180,17 @@ def _trust_help() -> str:
 @click.option("--fake-index", type=click.IntRange(min=0), default=None, help="Card output.fake_index.")
 @click.option("--higher-is-fake/--lower-is-fake", "higher_is_fake", default=None, help="Card output.higher_is_fake for a single score.")
 @click.option("--select", type=click.IntRange(min=0), default=None, help="Card output.select: element of a tuple output.")
+@click.option("--corrupt-rate", default="detector", show_default=True, metavar="native|detector|HZ", help="Rate every clip is resampled to before corrupting: the detector's input rate, each file's native rate, or a rate in Hz (e.g. 44100 for music).")
+@click.option("--param", "params", multiple=True, metavar="K=V", help="Override parameter K of every grid cell whose corruption declares it (e.g. noise_dir=noises/); repeatable.")
+@click.option("--max-errors", default="0", show_default=True, metavar="N|P%", help="Failed pairs accepted before the exit code is 1: a count or a share of the pairs.")
 def sweep_cmd(**opts: Any) -> None:
-    """Score a detector on a dataset under every cell of a severity grid."""
-    from .runners.sweep import SweepConfig, run_sweep
+    """Score a detector on a dataset under every cell of a severity grid.
+
+    Exit codes: 0 every pair scored (or failures within --max-errors), 1 the sweep
+    finished with more failures, 2 refused or aborted (usage, configuration,
+    preflight, another sweep on --out, store errors).
+    """
+    from .runners.sweep import SweepConfig, TooManyErrorsError, run_sweep
 
     inputs = {k: opts.pop(k) for k in ("sample_rate", "length", "pad", "crop", "hop", "aggregate")}
     outputs = {k: opts.pop(k) for k in ("kind", "fake_index", "higher_is_fake", "select")}
@@ -195,13 +203,20 @@ def sweep_cmd(**opts: Any) -> None:
 
     configure_logging(quiet=opts["quiet"])
     try:
+        grid_params = parse_params(opts["params"])
         result = run_sweep(SweepConfig(
             detector=opts["detector"], checkpoint=opts["checkpoint"], data=opts["data"], audio_dir=opts["audio_dir"],
             grid=opts["grid"], out=Path(opts["out"]), batch_size=opts["batch_size"], device=opts["device"],
             precision=opts["precision"], workers=opts["workers"], seed=opts["seed"], limit=opts["limit"],
             shard=opts["shard"], strict=opts["strict"], quiet=opts["quiet"], trust_checkpoint=opts["trust_checkpoint"],
             detector_overrides=overrides, reference=opts["reference"], progress=not opts["quiet"],
+            corrupt_rate=opts["corrupt_rate"], grid_params=grid_params, max_errors=opts["max_errors"],
         ))  # fmt: skip
+    except TooManyErrorsError as exc:
+        if exc.run.report is not None and not opts["quiet"]:
+            click.echo(f"report: {exc.run.report}")
+        click.echo(f"audiostress: {exc}", err=True)
+        raise click.exceptions.Exit(1) from exc
     except (ValueError, TypeError, RuntimeError, OSError) as exc:
         raise fail(exc) from exc
     if result.report is not None and not opts["quiet"]:
@@ -232,11 +247,13 @@ def replay_cmd(run_dir: str, clip_id: str, cell_id: str, out: str, data: str | N
 @click.argument("out", type=click.Path(file_okay=False))
 @click.argument("shard_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
 def merge_cmd(out: str, shard_dirs: tuple[str, ...]) -> None:
-    """Combine the sweep directories of `sweep --shard I/N` runs into OUT."""
+    """Combine the sweep directories of `sweep --shard I/N` runs into OUT (locked like a sweep)."""
+    from .runners.lock import SweepLock
     from .runners.merge import merge_sweeps
 
     try:
-        merge_sweeps(out, shard_dirs)
+        with SweepLock(out):
+            merge_sweeps(out, shard_dirs)
     except (ValueError, RuntimeError, OSError) as exc:
         raise fail(exc) from exc
 

@@ -8,7 +8,11 @@ alone in the sweep too, so they come back bit-identical; device-placed cells ran
 inside their clip group's padded batch, and a batch item equals the clip alone
 within float32 kernel rounding (the registry invariant's 1e-5).
 
-The audio is returned at the rate the corruption ran at, as ``[C, T]`` float32.
+The sweep resamples every clip to its corrupt rate right after loading (the
+provenance's ``corrupt_rate``: Hz, or ``"native"`` for each file's own rate;
+stores from before the setting hold none and ran at native rates). Replay does
+the same with the same function (``audio.resample``) before corrupting, so the
+audio is returned at the rate the corruption ran at, as ``[C, T]`` float32.
 """
 
 from __future__ import annotations
@@ -77,6 +81,16 @@ def _clip_path(provenance: dict[str, Any], clip_id: str, data: str | os.PathLike
     raise ReplayError(f"clip {clip_id!r} is not in the dataset {source} any more (pass its current place with --data)")
 
 
+def corrupt_rate_of(config: dict[str, Any], provenance: dict[str, Any]) -> int | None:
+    """The rate the sweep corrupted at (Hz), or ``None`` for native rates (also for older stores)."""
+    value = config.get("corrupt_rate", provenance.get("corrupt_rate", "native"))
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if value in (None, "native"):
+        return None
+    raise ReplayError(f"the sweep's store records corrupt_rate {value!r}; expected a rate in Hz or 'native'")
+
+
 def replay_pair(
     run_dir: str | os.PathLike[str],
     clip_id: str,
@@ -93,7 +107,7 @@ def replay_pair(
     """
     import torch
 
-    from .audio import load, save
+    from .audio import load, resample, save
     from .corruptions import from_dict
     from .runners.plan import pair_seed
     from .seeding import make_generator
@@ -104,6 +118,9 @@ def replay_pair(
     config, provenance, node_dict, label = _read_store(root, clip_id, cell_id)
     path = _clip_path(provenance, clip_id, data, audio_dir)
     audio, sample_rate = load(path)
+    rate = corrupt_rate_of(config, provenance)
+    if rate is not None and rate != sample_rate:
+        audio, sample_rate = resample(audio, sample_rate, rate).contiguous(), rate
     node = from_dict(node_dict)
     seed = pair_seed(int(config["seed"]), clip_id, cell_id)
     lengths = torch.tensor([audio.shape[-1]], dtype=torch.long)

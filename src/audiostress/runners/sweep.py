@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -34,7 +35,10 @@ from .._version import __version__
 from .engine import Engine
 from .export import ExportContext, exporters_for, run_exporters, write_report_files
 from .grid import Grid, load_grid
+from .lock import SweepLock
+from .outcome import error_groups, failed_pairs, format_groups, parse_max_errors, sweep_warnings, too_many_errors
 from .plan import Shard, empty_shard_warning, make_plan, parse_shard
+from .preflight import ClipHeader, describe_input, detector_input, preflight, read_headers
 from .progress import Progress
 from .rows import ScoreRow
 from .store import STORE_NAME, Store
@@ -72,11 +76,25 @@ class SweepConfig:
     reference: str | os.PathLike[str] | None = None
     report: bool = True
     n_bootstrap: int = 1000
+    #: The rate every clip is resampled to before any corruption: ``"detector"`` (the
+    #: detector's input rate), ``"native"`` (each file's own rate) or a rate in Hz.
+    corrupt_rate: str | int = "detector"
+    #: ``--param K=V`` overrides for every grid cell whose corruption declares ``K``.
+    grid_params: dict[str, Any] = field(default_factory=dict)
+    #: Failed pairs accepted (a count or ``"P%"``); beyond it ``run_sweep`` raises
+    #: ``TooManyErrorsError`` after writing the results. ``None``: never raise.
+    max_errors: int | str | None = None
+    #: Check the detector's contract and every cell before any pair is scored (``preflight.py``).
+    preflight: bool = True
 
 
 @dataclass
 class SweepRun:
-    """What a finished sweep returns (``SweepResult`` is the same class)."""
+    """What a finished sweep returns (``SweepResult`` is the same class).
+
+    ``failed``/``pairs`` count the whole store's failed and expected pairs (not
+    only this invocation's); ``failures`` groups them by message, most frequent first.
+    """
 
     out_dir: Path
     n_scored: int
@@ -85,15 +103,38 @@ class SweepRun:
     metrics: dict[str, Any]
     elapsed_s: float
     report: Path | None = None
+    failed: int = 0
+    pairs: int = 0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 SweepResult = SweepRun
 
 
+class TooManyErrorsError(RuntimeError):
+    """More pairs failed than ``max_errors`` allows; the results are written, ``run`` holds them."""
+
+    def __init__(self, run: SweepRun, max_errors: int | str) -> None:
+        self.run = run
+        self.max_errors = max_errors
+        top = run.failures[0] if run.failures else {"error": "see metrics.json `errors`", "count": run.failed}
+        super().__init__(
+            f"{run.failed} of {run.pairs} pairs failed (more than --max-errors {max_errors}); "
+            f"most often ({top['count']}x): {top['error']}"
+        )
+
+
 def run_sweep(config: SweepConfig) -> SweepRun:
-    """Run (or resume) a sweep and export its results; see the module docstring."""
+    """Run (or resume) a sweep and export its results; see the module docstring.
+
+    Holds the lock on ``config.out`` for the whole run (``SweepLockedError`` when
+    another sweep has it) and runs the preflight first (``PreflightError``).
+    Raises ``TooManyErrorsError`` after exporting when ``max_errors`` is set and exceeded.
+    """
     _check_config(config)
-    grid = load_grid(config.grid)
+    limit = parse_max_errors(config.max_errors) if config.max_errors is not None else None
+    grid = resolve_grid(config)
     for note in grid.notes:
         logger.info("note: %s", note)
     dataset = resolve_dataset(config)
@@ -101,10 +142,24 @@ def run_sweep(config: SweepConfig) -> SweepRun:
         logger.warning("dataset problem: %s: %s", problem.row, problem.message)
     detector = resolve_detector(config)
     shard = parse_shard(config.shard)
+    corrupt_rate = resolve_corrupt_rate(config.corrupt_rate, detector)
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    identity = sweep_identity(detector, dataset, grid, config.seed)
-    provenance = build_provenance(detector, dataset, grid, config, shard)
+    with SweepLock(out):
+        run = _run_locked(config, grid, dataset, detector, shard, corrupt_rate, out)
+    if limit is not None and config.max_errors is not None and too_many_errors(failed=run.failed, total=run.pairs, limit=limit):
+        raise TooManyErrorsError(run, config.max_errors)
+    return run
+
+
+def _run_locked(
+    config: SweepConfig, grid: Grid, dataset: Any, detector: Any, shard: Shard | None, corrupt_rate: int | None, out: Path
+) -> SweepRun:
+    headers = read_headers(dataset.clips)
+    device = _device_of(detector, config)
+    if config.preflight:
+        preflight(detector, dataset.clips, grid.cells, headers, corrupt_rate=corrupt_rate, device=device)
+    identity = sweep_identity(detector, dataset, grid, config.seed, corrupt_rate=corrupt_rate)
+    provenance = build_provenance(detector, dataset, grid, config, shard, corrupt_rate=corrupt_rate, headers=headers)
     provenance["dataset_problems"] = [{"row": str(p.row), "message": str(p.message)} for p in dataset.problems]
     with Store(out / STORE_NAME) as store:
         store.begin_run(identity, provenance, [c.to_dict() for c in grid.cells], str(shard) if shard else None)
@@ -121,7 +176,7 @@ def run_sweep(config: SweepConfig) -> SweepRun:
             errors = sum(1 for r in rows if r.error)
             progress.advance(scored=len(rows) - errors, errors=errors)
 
-        engine = Engine(plan, grid, detector, write, device=_device_of(detector, config), strict=config.strict)
+        engine = Engine(plan, grid, detector, write, device=device, strict=config.strict, **_engine_options(corrupt_rate))
         try:
             if pending:
                 from .pool import WorkerPool
@@ -137,11 +192,36 @@ def run_sweep(config: SweepConfig) -> SweepRun:
         seed=config.seed, n_bootstrap=config.n_bootstrap, reference=reference,
     )  # fmt: skip
     run_exporters(context, exporters_for(config.report))
-    logger.info("%s", progress.summary(out))
-    return SweepRun(
-        out, progress.scored, progress.errors, progress.skipped, context.metrics or {}, progress.elapsed_s,
-        context.outputs.get("report"),
+    metrics = context.metrics or {}
+    failed, pairs = failed_pairs(metrics)
+    run = SweepRun(
+        out, progress.scored, progress.errors, progress.skipped, metrics, progress.elapsed_s,
+        context.outputs.get("report"), failed, pairs, error_groups(metrics), sweep_warnings(metrics),
     )  # fmt: skip
+    _log_outcome(run, progress.summary(out), describe_input(provenance["detector_input"], corrupt_rate))
+    return run
+
+
+def _log_outcome(run: SweepRun, summary: str, effective_input: str) -> None:
+    """The summary line (with the effective input and retries), grouped failures and warnings."""
+    retried = (run.metrics.get("coverage") or {}).get("pairs_retried")
+    extra = f"; {retried} pairs retried alone" if retried else ""
+    logger.info("%s; %s%s", summary, effective_input, extra)
+    if run.failed:
+        logger.warning("%d of %d pairs failed:", run.failed, run.pairs)
+        for line in format_groups(run.failures):
+            logger.warning("  %s", line)
+    for warning in run.warnings:
+        logger.warning("%s", warning)
+
+
+def _engine_options(corrupt_rate: int | None) -> dict[str, Any]:
+    """``corrupt_rate`` for the engine (an engine without that parameter only sees native rates)."""
+    if "corrupt_rate" in inspect.signature(Engine).parameters:
+        return {"corrupt_rate": corrupt_rate}
+    if corrupt_rate is not None:
+        logger.warning("this engine cannot resample before corrupting; corruptions run at each file's native rate")
+    return {}
 
 
 def export_results(
@@ -169,6 +249,31 @@ def write_sweep_report(out: Path) -> Path | None:
 
 
 # -- resolving the inputs ---------------------------------------------------------------------
+def resolve_grid(config: SweepConfig) -> Grid:
+    """``config.grid`` as a ``Grid``, with ``config.grid_params`` applied to the cells that declare them."""
+    if config.grid_params:
+        return load_grid(config.grid, params=dict(config.grid_params))
+    return load_grid(config.grid)
+
+
+def resolve_corrupt_rate(value: str | int | None, detector: Any) -> int | None:
+    """``"detector"`` -> the detector's input rate, ``"native"``/None -> None, Hz (int or digits) -> int.
+
+    >>> resolve_corrupt_rate("native", None), resolve_corrupt_rate("44100", None)
+    (None, 44100)
+    """
+    if value is None or value == "native":
+        return None
+    if value == "detector":
+        rate = getattr(detector, "sample_rate", None)
+        return int(rate) if rate else None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    raise ValueError(f"Expected --corrupt-rate native, detector or a rate in Hz (e.g. 16000), got {value!r}")
+
+
 def resolve_dataset(config: SweepConfig) -> Any:
     """``config.data`` as a ``Dataset`` (a path or spec is loaded with ``load_dataset``)."""
     if hasattr(config.data, "clips"):
@@ -258,13 +363,27 @@ def _file_size(path: Any) -> int:
         return -1
 
 
-def sweep_identity(detector: Any, dataset: Any, grid: Grid, seed: int) -> dict[str, Any]:
-    """What must match to resume or merge: detector, dataset, grid and seed."""
-    return {"detector": detector_identity(detector), "dataset": dataset_identity(dataset), "grid": grid.to_dict(), "seed": int(seed)}
+def sweep_identity(detector: Any, dataset: Any, grid: Grid, seed: int, *, corrupt_rate: int | None = None) -> dict[str, Any]:
+    """What must match to resume or merge: detector, dataset, grid, seed and the corrupt rate (Hz or ``native``)."""
+    return {
+        "detector": detector_identity(detector), "dataset": dataset_identity(dataset), "grid": grid.to_dict(),
+        "seed": int(seed), "corrupt_rate": _rate_label(corrupt_rate),
+    }  # fmt: skip
 
 
-def build_provenance(detector: Any, dataset: Any, grid: Grid, config: SweepConfig, shard: Shard | None) -> dict[str, Any]:
-    """The provenance block of metrics.json (DESIGN.md) plus run settings."""
+def _rate_label(corrupt_rate: int | None) -> int | str:
+    return int(corrupt_rate) if corrupt_rate is not None else "native"
+
+
+def build_provenance(
+    detector: Any, dataset: Any, grid: Grid, config: SweepConfig, shard: Shard | None, *,
+    corrupt_rate: int | None = None, headers: list[ClipHeader | None] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The provenance block of metrics.json (DESIGN.md) plus run settings.
+
+    ``corrupt_rate`` is the resolved rate (Hz, or ``"native"``); ``detector_input``
+    the effective InputSpec with the windows per clip counted from ``headers``.
+    """
     try:
         from ..codecs.provenance import codec_versions
 
@@ -284,6 +403,8 @@ def build_provenance(detector: Any, dataset: Any, grid: Grid, config: SweepConfi
             "cpu_count": os.cpu_count(), "cuda": torch.cuda.is_available(),
         },  # fmt: skip
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "corrupt_rate": _rate_label(corrupt_rate),
+        "detector_input": detector_input(detector, headers or []),
         # The batch size the detector really uses (a detector object brings its own).
         "run": {"batch_size": int(getattr(detector, "batch_size", config.batch_size)), "workers": config.workers,
                 "device": config.device,
