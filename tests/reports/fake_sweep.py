@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from audiostress.csv_safe import escape_cell
 from audiostress.metrics.summary import build_metrics, write_metrics
 
 #: (corruption, family, param, value per severity 1..5, severities used)
@@ -32,7 +33,7 @@ CELL_SPECS: tuple[tuple[str, str, str, tuple[float, ...], tuple[int, ...]], ...]
 CODEC_PAIR_CELLS = ("clean", "mp3@1", "opus@4")
 #: Units of the CELL_SPECS parameters, as the grid writes them into each cell's ``axis``.
 UNITS = {"snr_db": "dB", "cutoff_hz": "Hz", "semitones": "semitones", "bitrate_kbps": "kbps", "bandwidth_kbps": "kbps",
-         "amount": ""}
+         "amount": "", "cutoff_fraction": ""}
 #: A cell given by explicit parameters (no severity), added by ``make_sweep(explicit_cell=True)``.
 EXPLICIT_CELL = {"cell_id": "mp3{bitrate_kbps=128}", "corruption": "mp3", "severity": None, "params": {"bitrate_kbps": 128.0},
                  "family": "codec", "table": None, "series": "mp3{bitrate_kbps=128}",
@@ -42,6 +43,8 @@ EXPLICIT_CELL = {"cell_id": "mp3{bitrate_kbps=128}", "corruption": "mp3", "sever
 #: Bootstrap resamples for the fake sweeps' CIs (small: the tests only need CIs to exist).
 N_BOOTSTRAP = 100
 
+#: scores.csv columns holding text (escaped spreadsheet-safe by the sweep's exporter).
+TEXT_COLUMNS = ("clip_id", "label", "attack", "cell_id", "corruption", "error")
 SCORE_COLUMNS = ["clip_id", "label", "attack", "cell_id", "corruption", "severity", "raw_score", "p_fake",
                  "measured_snr_db", "error"]
 
@@ -66,6 +69,13 @@ def make_sweep(
     reference: dict[str, Any] | None = None,
     explicit_cell: bool = False,
     legacy_cells: bool = False,
+    invert: bool = False,
+    n_errors: int = 1,
+    retried: int = 0,
+    cutoff_fraction: bool = False,
+    provenance_extra: dict[str, Any] | None = None,
+    dataset_problems: list[dict[str, Any]] | None = None,
+    csv_escape: bool = False,
 ) -> Path:
     """Write ``root/metrics.json`` (via ``build_metrics``) and ``root/scores.csv``; returns ``root``.
 
@@ -75,16 +85,25 @@ def make_sweep(
     ``build_metrics`` for corruption errors. ``explicit_cell``: add ``EXPLICIT_CELL``.
     ``legacy_cells``: cells without ``table``/``series``/``axis``, as sweeps wrote them
     before cells carried them (the metrics.json then has them null).
+    ``invert``: clean scores rank bona fide above spoof (AUROC < 0.5). ``n_errors``: failed
+    items of ``mp3@5``, all with ``error_text``. ``retried``: rows carrying ``retries=1``.
+    ``cutoff_fraction``: ``low_pass`` cells given as a fraction of Nyquist (0.5 .. 0.1).
+    ``provenance_extra``: keys merged into the provenance (``corrupt_rate``, ``detector_input``).
+    ``dataset_problems``: ``provenance["dataset_problems"]``. ``csv_escape``: write scores.csv's
+    text columns spreadsheet-safe, as the sweep's exporter does.
     """
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
     clips = [(f"{clip_prefix}-b{i:02d}", "bonafide", None) for i in range(n_per_class)]
     clips += [(f"{clip_prefix}-s{i:02d}", "spoof", attacks[i % len(attacks)]) for i in range(n_per_class)]
     labels = np.array([1 if lab == "spoof" else 0 for _, lab, _ in clips])
-    clean_raw = np.where(labels == 1, 1.5, -1.5) + rng.normal(0, 1.0, labels.size)
+    clean_raw = np.where(labels == 1, 1.5, -1.5) * (-1.0 if invert else 1.0) + rng.normal(0, 1.0, labels.size)
     cells: list[dict[str, Any]] = [{"cell_id": "clean", "corruption": "clean", "severity": 0, "params": {}, "family": "clean",
                                     "table": None, "series": "clean", "axis": {"param": None, "unit": None, "value": None}}]
     specs = CELL_SPECS + (((extra_cell, "noise", "amount", (1.0, 2.0, 3.0, 4.0, 5.0), (2,)),) if extra_cell else ())
+    if cutoff_fraction:
+        specs = tuple(("low_pass", "filter", "cutoff_fraction", (0.5, 0.4, 0.3, 0.2, 0.1), sevs) if name == "low_pass"
+                      else (name, fam, param, values, sevs) for name, fam, param, values, sevs in specs)
     for name, fam, param, values, sevs in specs:
         for s in sevs:
             params: dict[str, Any] = {param: values[s - 1]}
@@ -111,9 +130,11 @@ def make_sweep(
                  "severity": sev, "raw_score": repr(float(r)), "p_fake": repr(float(1 / (1 + math.exp(-r)))),
                  "measured_snr_db": "inf" if sev == 0 else repr(40.0 - 7.0 * (sev or 2)), "error": ""}
             )
-    # one failed item so the errors table has content
-    bad = next(r for r in rows if r["cell_id"] == "mp3@5")
-    bad.update(raw_score="", p_fake="", measured_snr_db="", error=error_text)
+    # failed items (one by default) so the errors table has content
+    for bad in [r for r in rows if r["cell_id"] == "mp3@5"][:n_errors]:
+        bad.update(raw_score="", p_fake="", measured_snr_db="", error=error_text)
+    for r in rows[:retried]:
+        r["retries"] = 1
     if drop_rows:
         rows = rows[:-drop_rows]
     provenance = {
@@ -126,12 +147,17 @@ def make_sweep(
         "torch": "2.11.0", "codecs": {"pyav": "14.0"}, "machine": {"platform": "linux", "cpu_count": 2},
         "created": "2025-01-01T00:00:00+00:00",
         "run": {"batch_size": 8, "workers": 1, "device": "cpu", "precision": "fp32", "shard": shard},
+        **(provenance_extra or {}),
     }
+    if dataset_problems is not None:
+        provenance["dataset_problems"] = dataset_problems
     metrics = build_metrics(rows, cells, provenance, codec_pair_cells=codec_pair_cells, reference=reference,
                             n_bootstrap=N_BOOTSTRAP, seed=seed)
     write_metrics(root / "metrics.json", metrics)
     with (root / "scores.csv").open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=SCORE_COLUMNS)
+        w = csv.DictWriter(f, fieldnames=SCORE_COLUMNS, extrasaction="ignore")
         w.writeheader()
-        w.writerows(rows)
+        for r in rows:
+            w.writerow({k: escape_cell(v) if csv_escape and k in TEXT_COLUMNS and isinstance(v, str) else v
+                        for k, v in r.items()})
     return root

@@ -155,8 +155,14 @@ def test_clean_threshold_is_placed_on_p_fake(tmp_path: Path) -> None:
 
     sweep = load_sweep(make_sweep(tmp_path / "t"))
     assert eer_score_column(sweep) == "raw_score"
-    thr = sweep.clean["threshold"]  # a clip's raw score; the fake sweep's p_fake is sigmoid(raw_score)
-    assert threshold_on_p(sweep) == pytest.approx(1 / (1 + math.exp(-thr)), abs=1e-12)
+    # The operating threshold is the midpoint between two adjacent clean raw scores; the fake sweep's p_fake is
+    # sigmoid(raw_score), so on p_fake it lies halfway between those two clips' p_fake.
+    thr = sweep.clean["threshold"]
+    raw = sorted(float(r["raw_score"]) for r in sweep.rows or [] if r["cell_id"] == "clean" and r["raw_score"] is not None)
+    low, high = max(v for v in raw if v < thr), min(v for v in raw if v > thr)
+    assert high == sweep.clean["eer_threshold"] and thr == pytest.approx((low + high) / 2, abs=1e-12)
+    sig = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
+    assert threshold_on_p(sweep) == pytest.approx((sig(low) + sig(high)) / 2, abs=1e-12)
 
 
 def test_missing_scores_csv_drops_histograms_and_marks_partial(tmp_path: Path) -> None:

@@ -4,16 +4,27 @@ The page embeds every figure as a base64 PNG (the SVGs sit next to it in
 ``plots/`` for papers), carries its own CSS and a few lines of vanilla JS
 (table sorting and an image-load check that sets ``data-images-*`` on
 ``<body>``), and loads nothing from the network.
+
+Every file is written atomically (a temporary file in the same folder, then
+``os.replace``), so a full disk or a crash leaves the previous file whole and no
+cut-off one. The report never deletes a file it did not write: ``plots/`` keeps a
+manifest (``.report-files.json``) of the figures the last report wrote and their
+sha256; a figure of that list that this run no longer makes is removed only when
+its bytes are still the ones recorded. Anything else in ``plots/`` is left alone.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from .._version import __version__
+from ..metrics._atomic import write_atomic
 from .html_sections import (
     errors_html,
     esc,
@@ -23,14 +34,15 @@ from .html_sections import (
     provenance_html,
     ranking_html,
     summary_card,
+    warnings_banner,
 )
 from .load import ReportError, Sweep, load_sweeps
 from .plots import PlotFile, curve_plots
 from .plots_scores import score_plots
 from .summary_md import write_summary
 
-#: Files in plots/ that a report owns (removed before a rerun so no stale figure survives).
-_PLOT_PREFIXES = ("curves_", "delta_eer_heatmap", "score_distributions", "attack_matrix")
+#: The manifest in plots/ of the figures the last report wrote: ``{file name: sha256}``.
+MANIFEST_NAME = ".report-files.json"
 
 
 def write_report(sweep_dirs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
@@ -52,24 +64,45 @@ def write_report(sweep_dirs: Sequence[str | os.PathLike[str]] | str | os.PathLik
     sweeps = load_sweeps(paths)
     out = Path(out_dir) if out_dir is not None else paths[0]
     plots_dir = out / "plots"
-    _clear_old_plots(plots_dir)
+    previous = _read_manifest(plots_dir)
     files = curve_plots(sweeps, plots_dir) + score_plots(sweeps, plots_dir)
-    report = out / "report.html"
-    report.write_text(render_html(sweeps, files, out), encoding="utf-8")
+    written = {p.name: _sha256(p) for f in files for p in (f.png, f.svg)}
+    _remove_stale(plots_dir, previous, written)
+    if files or previous:
+        write_atomic(plots_dir / MANIFEST_NAME, json.dumps(written, sort_keys=True, indent=1) + "\n")
+    report = write_atomic(out / "report.html", render_html(sweeps, files, out))
     write_summary(sweeps, out / "summary.md")
     return report
 
 
-def _clear_old_plots(plots_dir: Path) -> None:
-    if not plots_dir.is_dir():
-        return
-    for f in plots_dir.iterdir():
-        if f.suffix in (".png", ".svg") and f.name.startswith(_PLOT_PREFIXES):
-            f.unlink()
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _read_manifest(plots_dir: Path) -> dict[str, str]:
+    """The previous report's ``{file name: sha256}`` (``{}`` when there is none or it is unreadable)."""
+    try:
+        data = json.loads((plots_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): str(v) for k, v in data.items() if isinstance(k, str) and "/" not in k and k not in (".", "..")}
+
+
+def _remove_stale(plots_dir: Path, previous: dict[str, str], written: dict[str, str]) -> None:
+    """Remove the previous report's figures that this one did not write, if their bytes are still its own."""
+    for name, digest in previous.items():
+        path = plots_dir / name
+        if name in written or not path.is_file():
+            continue
+        with contextlib.suppress(OSError):
+            if _sha256(path) == digest:
+                path.unlink()
 
 
 def _figure_html(plot: PlotFile, out: Path) -> str:
-    data = base64.b64encode(plot.png.read_bytes()).decode("ascii")
+    data = base64.b64encode(plot.png_data or plot.png.read_bytes()).decode("ascii")
     try:
         svg_href = plot.svg.relative_to(out).as_posix()
     except ValueError:
@@ -102,7 +135,8 @@ def render_html(sweeps: Sequence[Sweep], files: Sequence[PlotFile], out: Path) -
     summary = (ranking_html(sweeps) if multi else "") + "".join(summary_card(s) for s in sweeps)
     extra = "".join(extra_blocks_html(s) for s in sweeps)
     provenance = "".join(provenance_html(s) for s in sweeps)
-    banners = "".join(partial_banner(s) for s in sweeps) if multi else ""
+    banners = "".join(warnings_banner(s, multi) for s in sweeps)
+    banners += "".join(partial_banner(s) for s in sweeps) if multi else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -143,6 +177,8 @@ table.sortable th{cursor:pointer;user-select:none;white-space:nowrap}table.sorta
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600}
 .badge.ok{background:#d9f2de;color:#17692c}.badge.bad{background:#fbdcdc;color:#a11d1d}.badge.na{background:#eceff2;color:#5b6670}
 .partial{background:#fff4d6;border:1px solid #e9c46a;border-radius:6px;padding:8px 14px;margin:10px 0}
+.warning{background:#fde2e1;border:1px solid #d9534f;border-radius:6px;padding:8px 14px;margin:10px 0}
+.smalln{color:#a11d1d;font-weight:700;margin-left:2px;cursor:help}.legend{font-size:12px;color:#3c4650}
 figure{margin:14px 0 22px}figure img{max-width:100%;height:auto;border:1px solid #eceff2}
 figcaption{font-size:13px;color:#3c4650;margin-top:4px}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:3px 14px}dt{font-weight:600}dd{margin:0;word-break:break-word}

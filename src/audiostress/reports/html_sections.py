@@ -12,10 +12,24 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from ..metrics.diagnostics import SMALL_N, group_errors
 from .load import Sweep
-from .tables import METRIC_COLUMNS, codec_pair, coverage_text, family_of, fmt_ci, fmt_num, is_number, ranking, worst_cells
+from .run_info import corrupt_rate, corrupt_rate_text, detector_input_text, hz_suffix
+from .tables import (
+    METRIC_COLUMNS,
+    SMALL_N_MARK,
+    codec_pair,
+    coverage_text,
+    family_of,
+    flat_params,
+    fmt_ci,
+    fmt_num,
+    is_number,
+    ranking,
+    worst_cells,
+)
 
-#: Per-item errors listed per sweep before the list is cut (the full list stays in metrics.json / scores.csv).
+#: Distinct error messages listed per sweep before the list is cut (the full list stays in metrics.json / scores.csv).
 MAX_ERROR_ROWS = 500
 
 
@@ -38,6 +52,40 @@ def partial_banner(sweep: Sweep) -> str:
             f"({esc(sweep.path)}) — the numbers below cover only what was scored.<ul>{items}</ul></div>")
 
 
+def small_n_mark(block: dict[str, Any]) -> str:
+    """The small-n marker (with a tooltip) when ``block`` is flagged ``small_n``, else ``""``."""
+    if block.get("small_n") is not True:
+        return ""
+    counts = f"n_bonafide = {block.get('n_bonafide', '?')}, n_spoof = {block.get('n_spoof', '?')}"
+    return (f'<span class="smalln" data-small-n="1" title="fewer than {SMALL_N} clips of a class ({esc(counts)}): '
+            f'the CI rests on too few clips">{SMALL_N_MARK}</span>')
+
+
+def small_n_legend(blocks: Sequence[dict[str, Any]]) -> str:
+    """The legend line for the small-n marker, when any of ``blocks`` carries it."""
+    if not any(b.get("small_n") is True for b in blocks):
+        return ""
+    return (f'<p class="legend" data-key="small_n_legend">{SMALL_N_MARK} fewer than {SMALL_N} clips of a class '
+            "(<code>small_n</code> in metrics.json): the bootstrap CI, and the EER itself, rest on too few clips to "
+            "be read as a measurement.</p>")
+
+
+def warnings_banner(sweep: Sweep, multi: bool = False) -> str:
+    """One banner per ``metrics.json`` warning (e.g. clean scores that look inverted); ``""`` without any."""
+    warnings = sweep.metrics.get("warnings")
+    if not isinstance(warnings, list) or not warnings:
+        return ""
+    items = "".join(f"<li>{esc(w)}</li>" for w in warnings)
+    who = f": {esc(sweep.name)}" if multi else ""
+    return f'<div class="warning" data-key="warnings"><strong>Warning{who}</strong><ul>{items}</ul></div>'
+
+
+def run_settings_html(sweep: Sweep) -> str:
+    """The corruption rate and the detector's effective input, as the sweep recorded them."""
+    return (f'<p data-key="corrupt_rate"><strong>Corruption rate</strong>: {esc(corrupt_rate_text(sweep))}.</p>'
+            f'<p data-key="detector_input"><strong>Detector input</strong>: {esc(detector_input_text(sweep))}.</p>')
+
+
 def summary_card(sweep: Sweep) -> str:
     """Clean EER/AUROC, the five worst cells, codec-pair Δ with gates, and coverage for one sweep."""
     clean = sweep.clean
@@ -46,6 +94,8 @@ def summary_card(sweep: Sweep) -> str:
         f'<div class="stats">'
         f'<div><span class="k">clean EER</span><span class="v" data-key="clean_eer" data-value="{esc(clean.get("eer"))}">{fmt_num(clean.get("eer"), 4)}</span></div>'
         f'<div><span class="k">clean AUROC</span><span class="v" data-key="clean_auroc" data-value="{esc(clean.get("auroc"))}">{fmt_num(clean.get("auroc"), 4)}</span></div>'
+        f'<div><span class="k">clean EER 95% CI</span><span class="v" data-key="clean_eer_ci95">'
+        f'{fmt_ci(clean.get("eer_ci95"))}{small_n_mark(clean)}</span></div>'
         f'<div><span class="k">clean minDCF</span><span class="v">{fmt_num(clean.get("min_dcf"), 4)}</span></div>'
         f'<div><span class="k">clips (bona fide / spoof)</span><span class="v">{esc(clean.get("n", "–"))} '
         f'({esc(clean.get("n_bonafide", "–"))} / {esc(clean.get("n_spoof", "–"))})</span></div>'
@@ -55,8 +105,9 @@ def summary_card(sweep: Sweep) -> str:
         stats += f'<p class="note" data-key="clean_note">Clean: {esc(clean["note"])}</p>'
     worst = worst_cells(sweep, 5)
     rows = "".join(
-        f'<tr><td>{esc(c.get("cell_id"))}</td><td>{esc(_params(c))}</td><td class="num">{fmt_num(c.get("eer"))}</td>'
-        f'<td class="num">{fmt_num(c.get("delta_eer"))}</td><td class="num">{fmt_ci(c.get("delta_eer_ci95"))}</td></tr>'
+        f'<tr><td>{esc(c.get("cell_id"))}</td><td>{esc(_params(c, corrupt_rate(sweep)))}</td>'
+        f'<td class="num">{fmt_num(c.get("eer"))}</td><td class="num">{fmt_num(c.get("delta_eer"))}</td>'
+        f'<td class="num">{fmt_ci(c.get("delta_eer_ci95"))}{small_n_mark(c)}</td></tr>'
         for c in worst
     )
     worst_html = (
@@ -64,8 +115,10 @@ def summary_card(sweep: Sweep) -> str:
         f"<th>ΔEER</th><th>ΔEER 95% CI</th></tr></thead><tbody>{rows}</tbody></table>"
         if worst else "<p>No corrupted cell has an EER.</p>"
     )
-    return (f'<div class="card"><h3>{esc(sweep.name)}</h3>{partial_banner(sweep)}{stats}{worst_html}'
-            f"{codec_pair_html(sweep)}<p><strong>Coverage</strong>: {cov_text or 'n/a'}</p></div>")
+    legend = small_n_legend([clean, *worst])
+    return (f'<div class="card"><h3>{esc(sweep.name)}</h3>{partial_banner(sweep)}{stats}{worst_html}{legend}'
+            f"{codec_pair_html(sweep)}<p><strong>Coverage</strong>: {cov_text or 'n/a'}</p>"
+            f"{run_settings_html(sweep)}</div>")
 
 
 def codec_pair_html(sweep: Sweep) -> str:
@@ -107,11 +160,15 @@ def ranking_html(sweeps: Sequence[Sweep]) -> str:
             f"<tbody>{body}</tbody></table>")
 
 
-def _params(cell: dict[str, Any]) -> str:
+def _params(cell: dict[str, Any], rate: int | str | None = None) -> str:
+    """``k=v, ...``; a cutoff given as a fraction of Nyquist is followed by its Hz at ``rate`` (a cascade's
+    stages as ``stage.k=v``)."""
     params = cell.get("params") or {}
     if not isinstance(params, dict):
         return str(params)
-    return ", ".join(f"{k}={v}" for k, v in params.items())
+    if any(isinstance(v, dict) for v in params.values()):
+        params = flat_params(params)
+    return ", ".join(f"{k}={v}{hz_suffix(str(k), v, rate)}" for k, v in params.items())
 
 
 def _slug(sweep: Sweep) -> str:
@@ -127,12 +184,13 @@ def metrics_table(sweeps: Sequence[Sweep]) -> str:
     for sweep in sweeps:
         for cell in sweep.cells:
             tds = [f'<td data-value="{esc(sweep.name)}">{esc(sweep.name)}</td>'] if multi else []
+            rate = corrupt_rate(sweep)
             for key, _, kind in METRIC_COLUMNS:
                 value = cell.get(key)
                 if key == "family" and not value:
                     value = family_of(cell)
                 if key == "params":
-                    text = _params(cell)
+                    text = _params(cell, rate)
                     tds.append(f'<td data-key="params" data-value="{esc(text)}">{esc(text)}</td>')
                 elif kind == "num":
                     shown, raw = fmt_num(value), ""
@@ -145,35 +203,51 @@ def metrics_table(sweeps: Sequence[Sweep]) -> str:
                     low = value[0] if isinstance(value, (list, tuple)) and value else None
                     sort = repr(float(low)) if is_number(low) else ""  # sorted by the lower bound
                     tds.append(f'<td class="num" data-key="{key}" data-value="{esc(raw)}" data-sort="{esc(sort)}">'
-                               f"{fmt_ci(value)}</td>")
+                               f"{fmt_ci(value)}{small_n_mark(cell)}</td>")
                 else:
                     tds.append(f'<td data-key="{key}" data-value="{esc(value)}">{esc(value)}</td>')
             rows.append(f'<tr data-cell-id="{esc(cell.get("cell_id"))}" data-detector="{esc(sweep.name)}">{"".join(tds)}</tr>')
+    legend = small_n_legend([c for s in sweeps for c in s.cells])
     return (f'<div class="scroll"><table class="sortable" id="metrics-table"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table></div>")
+            f"<tbody>{''.join(rows)}</tbody></table></div>{legend}")
+
+
+def error_groups(sweep: Sweep) -> list[dict[str, Any]]:
+    """``error_summary`` from metrics.json, or (an older file) the listed errors grouped by message."""
+    summary = sweep.metrics.get("error_summary")
+    if isinstance(summary, list):
+        return [g for g in summary if isinstance(g, dict)]
+    errors = sweep.metrics.get("errors") or []
+    return group_errors(e for e in errors if isinstance(e, dict))
 
 
 def errors_html(sweeps: Sequence[Sweep]) -> str:
+    """Failed items grouped by message: count, message, the first cells and clip ids of each."""
     parts = []
     for sweep in sweeps:
         errors = sweep.metrics.get("errors") or []
-        title = f"<h3>{esc(sweep.name)}: {len(errors)} failed item(s)</h3>" if len(sweeps) > 1 else f"<p>{len(errors)} failed item(s).</p>"
-        if not errors:
+        groups = error_groups(sweep)
+        what = f"{len(errors)} failed item(s), {len(groups)} distinct message(s)"
+        title = f"<h3>{esc(sweep.name)}: {what}</h3>" if len(sweeps) > 1 else f"<p>{what}.</p>"
+        if not groups:
             parts.append(title)
             continue
         rows = "".join(
-            f'<tr><td>{esc(e.get("clip_id"))}</td><td>{esc(e.get("cell_id"))}</td><td class="err">{esc(e.get("error"))}</td></tr>'
-            for e in errors[:MAX_ERROR_ROWS] if isinstance(e, dict)
+            f'<tr><td class="num" data-key="count">{esc(g.get("count"))}</td><td class="err">{esc(g.get("error"))}</td>'
+            f'<td>{esc(", ".join(str(c) for c in g.get("cells") or []))}</td>'
+            f'<td>{esc(", ".join(str(c) for c in g.get("clip_ids") or []))}</td></tr>'
+            for g in groups[:MAX_ERROR_ROWS]
         )
-        more = (f"<p>… {len(errors) - MAX_ERROR_ROWS} more in metrics.json and scores.csv.</p>"
-                if len(errors) > MAX_ERROR_ROWS else "")
-        parts.append(f'{title}<div class="scroll"><table class="small errors"><thead><tr><th>clip</th><th>cell</th><th>error</th></tr></thead>'
-                     f"<tbody>{rows}</tbody></table></div>{more}")
+        more = (f"<p>… {len(groups) - MAX_ERROR_ROWS} more messages in metrics.json.</p>"
+                if len(groups) > MAX_ERROR_ROWS else "")
+        parts.append(f'{title}<div class="scroll"><table class="small errors"><thead><tr><th>count</th><th>error</th>'
+                     f"<th>first cells</th><th>first clips</th></tr></thead><tbody>{rows}</tbody></table></div>{more}")
     return "".join(parts)
 
 
 #: Provenance keys shown up front, in this order; the full JSON follows in a <details>.
-_PROVENANCE_KEYS = ("detector", "dataset", "grid", "seed", "audiostress", "torch", "codecs", "machine", "created")
+_PROVENANCE_KEYS = ("detector", "detector_input", "corrupt_rate", "dataset", "grid", "seed", "audiostress", "torch",
+                    "codecs", "machine", "created")
 
 
 def provenance_html(sweep: Sweep) -> str:

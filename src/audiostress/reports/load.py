@@ -1,7 +1,10 @@
 """Read a sweep directory (``metrics.json`` + ``scores.csv``) for the report.
 
 The report re-derives nothing it can read: every metric comes from
-``metrics.json``; ``scores.csv`` is only used for the score histograms. A
+``metrics.json``; ``scores.csv`` is only used for the score histograms. Its text
+columns are written spreadsheet-safe (a leading ``'`` before ``=``, ``+``, ``-``,
+``@``, see :mod:`audiostress.csv_safe`) and are unescaped here, so a clip id reads
+back as the sweep knew it. A
 missing ``metrics.json`` is an error; anything less than a complete sweep
 (missing ``scores.csv``, fewer rows than clips x cells, fewer clips than the
 dataset holds, a ``--shard`` run, cells of the grid without metrics) is loaded
@@ -18,8 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeGuard
 
+from ..csv_safe import unescape_cell
+
 #: Columns of scores.csv parsed as floats (empty string -> None).
 _FLOAT_COLUMNS = ("raw_score", "p_fake", "measured_snr_db")
+#: Text columns of scores.csv, written spreadsheet-safe (``audiostress.csv_safe``) and unescaped on reading.
+_TEXT_COLUMNS = ("clip_id", "label", "attack", "cell_id", "corruption", "error", "note")
 
 
 class ReportError(ValueError):
@@ -114,6 +121,9 @@ def _read_scores(path: Path, reasons: list[str]) -> list[dict[str, Any]] | None:
         reasons.append(f"scores.csv is unreadable ({exc})")
         return None
     for r in rows:
+        for col in _TEXT_COLUMNS:
+            if isinstance(r.get(col), str):
+                r[col] = unescape_cell(r[col])
         for col in _FLOAT_COLUMNS:
             r[col] = _to_float(r.get(col))
         r["severity"] = _to_int(r.get("severity"))

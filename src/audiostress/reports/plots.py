@@ -8,6 +8,7 @@ histograms and the attack matrix live in ``plots_scores.py``.
 
 from __future__ import annotations
 
+import io
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from ..metrics._atomic import write_atomic
 from .load import Sweep
+from .run_info import axis_in_hz, common_rate
 from .tables import FIXED, PANEL_GROUPS, Series, collect_series, has_curve, is_number, severity_axis
 
 #: PNG resolution: sharp in the HTML at about 1000 px per figure width.
@@ -40,6 +43,8 @@ class PlotFile:
     png: Path
     svg: Path
     section: str
+    #: The PNG's bytes as written (the page embeds these, not whatever the file holds later).
+    png_data: bytes = b""
 
 
 def mpl_text(text: object) -> str:
@@ -56,14 +61,23 @@ def wrap(text: str, width: int = TITLE_WIDTH) -> str:
 
 def save(fig: Figure, out_dir: Path, name: str) -> tuple[Path, Path]:
     """Write ``name.png`` and ``name.svg`` (no timestamps, so reruns give the same files)."""
+    png, svg, _ = save_figure(fig, out_dir, name)
+    return png, svg
+
+
+def save_figure(fig: Figure, out_dir: Path, name: str) -> tuple[Path, Path, bytes]:
+    """:func:`save`, also returning the PNG's bytes. Each file is written atomically (temp file, then rename)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
     fig.set_dpi(PNG_DPI)  # lay out at the PNG resolution so text extents match
     fig.draw_without_rendering()  # run constrained layout once, then freeze it for both formats
     fig.set_layout_engine("none")
-    fig.savefig(png, dpi=PNG_DPI, metadata={"Software": None})
-    fig.savefig(svg, metadata={"Date": None, "Creator": None})
-    return png, svg
+    png_buf, svg_buf = io.BytesIO(), io.BytesIO()
+    fig.savefig(png_buf, format="png", dpi=PNG_DPI, metadata={"Software": None})
+    fig.savefig(svg_buf, format="svg", metadata={"Date": None, "Creator": None})
+    write_atomic(png, png_buf.getvalue())
+    write_atomic(svg, svg_buf.getvalue())
+    return png, svg, png_buf.getvalue()
 
 
 def color(i: int) -> str:
@@ -86,8 +100,9 @@ def family_figure(sweeps: Sequence[Sweep], series: Sequence[Series], title: str)
     rows = np.atleast_1d(fig.subfigures(n, 1, squeeze=False).ravel())
     tops = {m[0]: 0.0 for m in CURVE_METRICS}
     used = []
+    rate = common_rate(sweeps)
     for sub, s in zip(rows, series):
-        axis = severity_axis(s)
+        axis = axis_in_hz(severity_axis(s), rate)
         sub.suptitle(mpl_text(s.key + (f"  ·  {axis.title_suffix}" if axis.title_suffix else "")), fontsize=10, fontweight="bold")
         axes = sub.subplots(1, len(CURVE_METRICS), squeeze=False)[0]
         ticks = sorted(axis.ticks)
@@ -166,7 +181,8 @@ def delta_eer_heatmap(sweeps: Sequence[Sweep], series: Sequence[Series]) -> Figu
     ncols = len(sweeps)
     fig = Figure(figsize=(2.6 + (3.6 + 0.7 * fixed) * ncols, 1.6 + 0.5 * len(rows)), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, ncols, squeeze=False)).ravel()
-    suffixes = [severity_axis(s).title_suffix for s in rows]
+    rate = common_rate(sweeps)
+    suffixes = [axis_in_hz(severity_axis(s), rate).title_suffix for s in rows]
     labels = [mpl_text(s.key + (f"\n{suffix}" if suffix else "")) for s, suffix in zip(rows, suffixes)]
     image = None
     for i, ax in enumerate(axes):
@@ -198,11 +214,11 @@ def curve_plots(sweeps: Sequence[Sweep], out_dir: Path) -> list[PlotFile]:
         if not group:
             continue
         title = f"{group_title}: EER, drift and flip rate vs severity"
-        png, svg = save(family_figure(sweeps, group, title), out_dir, f"curves_{key}")
-        files.append(PlotFile(f"curves_{key}", title, _CAPTIONS["curves"], png, svg, group_title))
+        png, svg, data = save_figure(family_figure(sweeps, group, title), out_dir, f"curves_{key}")
+        files.append(PlotFile(f"curves_{key}", title, _CAPTIONS["curves"], png, svg, group_title, data))
     if series:
-        png, svg = save(delta_eer_heatmap(sweeps, series), out_dir, "delta_eer_heatmap")
-        files.append(PlotFile("delta_eer_heatmap", "ΔEER heatmap", _CAPTIONS["heatmap"], png, svg, "Overview"))
+        png, svg, data = save_figure(delta_eer_heatmap(sweeps, series), out_dir, "delta_eer_heatmap")
+        files.append(PlotFile("delta_eer_heatmap", "ΔEER heatmap", _CAPTIONS["heatmap"], png, svg, "Overview", data))
     return files
 
 

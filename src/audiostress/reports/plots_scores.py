@@ -18,8 +18,9 @@ from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ..metrics.diagnostics import SMALL_N
 from .load import Sweep
-from .plots import PlotFile, mpl_text, save, wrap
+from .plots import PlotFile, mpl_text, save_figure, wrap
 from .tables import is_number, worst_cells
 
 #: Histogram bins over p_fake in [0, 1].
@@ -156,16 +157,17 @@ def score_plots(sweeps: Sequence[Sweep], out_dir: Path) -> list[PlotFile]:
     files: list[PlotFile] = []
     fig = score_distributions(sweeps)
     if fig is not None:
-        png, svg = save(fig, out_dir, "score_distributions")
-        files.append(PlotFile("score_distributions", "Score distributions", _dist_caption(sweeps), png, svg, "Scores"))
+        png, svg, data = save_figure(fig, out_dir, "score_distributions")
+        files.append(PlotFile("score_distributions", "Score distributions", _dist_caption(sweeps), png, svg, "Scores", data))
     fig = attack_matrix(sweeps)
     if fig is not None:
-        png, svg = save(fig, out_dir, "attack_matrix")
+        png, svg, data = save_figure(fig, out_dir, "attack_matrix")
         files.append(PlotFile("attack_matrix", "Attack × corruption ΔEER",
                               "Per-attack EER of each cell minus the clean EER of the same attack on the same clips "
                               "(the clips scored in both; bona fide clips are shared by every attack). Red = the "
                               "corruption hurts detection of that attack. A sweep whose metrics.json has no paired "
-                              "per-attack ΔEER shows the cells' per-attack EER instead.", png, svg, "Scores"))
+                              f"per-attack ΔEER shows the cells' per-attack EER instead.{_small_attacks(sweeps)}",
+                              png, svg, "Scores", data))
     return files
 
 
@@ -179,4 +181,22 @@ def _dist_caption(sweeps: Sequence[Sweep]) -> str:
         shown = f", drawn at p_fake ≈ {p:.3f}" if p is not None and col != "p_fake" else ""
         parts.append(f"{s.name}: clean EER threshold on {where}{shown}")
     return ("Histograms of p_fake by class for the clean cell and the cell with the largest ΔEER. "
+            + "; ".join(parts) + ".")
+
+
+def _small_attacks(sweeps: Sequence[Sweep]) -> str:
+    """A caption sentence naming the attacks whose clean per-attack EER rests on too few clips (``small_n``)."""
+    parts = []
+    for s in sweeps:
+        counts = s.metrics.get("per_attack_counts")
+        clean = counts.get("clean") if isinstance(counts, dict) else None
+        if not isinstance(clean, dict):
+            continue
+        small = [f"{a} (n_spoof = {c.get('n_spoof')})" for a, c in sorted(clean.items())
+                 if isinstance(c, dict) and c.get("small_n")]
+        if small:
+            parts.append((f"{s.name}: " if len(sweeps) > 1 else "") + ", ".join(small))
+    if not parts:
+        return ""
+    return (f" † Fewer than {SMALL_N} clips of a class behind these attacks' EERs, too few to trust: "
             + "; ".join(parts) + ".")

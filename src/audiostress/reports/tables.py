@@ -35,6 +35,9 @@ PANEL_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("other", "Other", ()),
 )
 
+#: The marker after a value computed from fewer than ``SMALL_N`` clips of a class (``small_n`` in metrics.json).
+SMALL_N_MARK = "†"
+
 #: ArtifactBench codec-pair gates (ANCHORS.md), used when metrics.json does not carry them.
 GATE_MEAN = CODEC_PAIR_GATE_MEAN
 GATE_MAX = CODEC_PAIR_GATE_MAX
@@ -174,15 +177,19 @@ class SeverityAxis:
     label: str
     ticks: dict[int, str]
     title_suffix: str
+    #: The parameter on the axis (``None`` for plain severity levels).
+    param: str | None = None
+    #: Its value per severity (the raw values behind ``ticks``).
+    values: dict[int, Any] | None = None
 
 
-def _flat(params: Any, prefix: str = "") -> dict[str, Any]:
+def flat_params(params: Any, prefix: str = "") -> dict[str, Any]:
     """Nested cascade params ``{stage: {p: v}}`` as ``{"stage.p": v}``."""
     if not isinstance(params, Mapping):
         return {}
     out: dict[str, Any] = {}
     for k, v in params.items():
-        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, Mapping) else {f"{prefix}{k}": v})
+        out.update(flat_params(v, f"{prefix}{k}.") if isinstance(v, Mapping) else {f"{prefix}{k}": v})
     return out
 
 
@@ -199,7 +206,7 @@ def severity_axis(series: Series) -> SeverityAxis:
             if sev != FIXED:
                 by_sev.setdefault(sev, cell)
     sevs = sorted(by_sev)
-    params = {s: _flat(by_sev[s].get("params")) for s in sevs}
+    params = {s: flat_params(by_sev[s].get("params")) for s in sevs}
     keys = list(dict.fromkeys(k for s in sevs for k in params[s]))
     varying = [k for k in keys if len({repr(params[s].get(k)) for s in sevs}) > 1]
     axes = {s: by_sev[s].get("axis") for s in sevs}
@@ -223,7 +230,7 @@ def severity_axis(series: Series) -> SeverityAxis:
     ticks = {s: fmt_value(values[s]) for s in sevs}
     first, last = ticks[sevs[0]], ticks[sevs[-1]]
     span = f"{first} → {last}" if len(sevs) > 1 else f"{first} (severity {sevs[0]})"
-    return SeverityAxis(f"{label}{more}", ticks, f"{label}: {span}")
+    return SeverityAxis(f"{label}{more}", ticks, f"{label}: {span}", key, values)
 
 
 def worst_cells(sweep: Sweep, n: int = 5) -> list[dict[str, Any]]:
@@ -282,8 +289,14 @@ def coverage_text(sweep: Sweep) -> str:
     if is_number(cov.get("pairs_expected")) and is_number(cov.get("pairs_scored")):
         frac = cov.get("fraction_scored")
         pct = f" ({100 * float(frac):.1f}%)" if is_number(frac) else ""
-        return (f"{int(cov['pairs_scored'])} of {int(cov['pairs_expected'])} (clip, cell) pairs scored{pct}, "
+        text = (f"{int(cov['pairs_scored'])} of {int(cov['pairs_expected'])} (clip, cell) pairs scored{pct}, "
                 f"{int(cov.get('pairs_failed') or 0)} failed, {int(cov.get('pairs_missing') or 0)} missing")
+        if is_number(cov.get("clips_skipped")) and cov["clips_skipped"] > 0:
+            text += (f", {int(cov['clips_skipped'])} dataset row(s) skipped "
+                     f"({int(cov.get('pairs_skipped') or 0)} pairs)")
+        if is_number(cov.get("pairs_retried")) and cov["pairs_retried"] > 0:
+            text += f", {int(cov['pairs_retried'])} pair(s) retried"
+        return text
     parts = [f"{k}: {v}" for k, v in cov.items() if not isinstance(v, (dict, list))]
     return ", ".join(parts) or "n/a"
 
