@@ -17,6 +17,7 @@ from torch import Tensor
 
 from .._batch import as_batch, check_sample_rate, normalise_lengths, valid_mask
 from ..seeding import item_generators
+from ._trace import record_step
 from .call import AudioT, LengthsArg, SeedArg, call_node
 from .params import Choice, Param, ParamValue, SeverityTable, Uniform, sampler_from_dict
 
@@ -90,6 +91,28 @@ class Node:
 
     def children(self) -> tuple[Node, ...]:
         return ()
+
+    def split_by_placement(self) -> tuple[Node, Node]:
+        """``(cpu_part, device_part)``: run the first per item on the CPU, then the second batched on the device.
+
+        Running the two parts in that order, each item with its own generator
+        carried from the first part to the second (and the choices of split
+        ``OneOf``/``Maybe`` nodes carried with it), equals running the whole node.
+        A part with nothing to do is ``Clean()``. How each graph node splits is
+        described in ``graph.py``.
+
+        >>> from audiostress.corruptions import Chain, create
+        >>> cpu, dev = Chain(create("mp3", severity=3), create("gaussian_noise", severity=2)).split_by_placement()
+        >>> cpu.label(), dev.label()
+        ('mp3', 'gaussian_noise')
+        """
+        return self.split_at("root")
+
+    def split_at(self, slot: str) -> tuple[Node, Node]:
+        """``split_by_placement`` for a node found at ``slot`` of a larger graph (names the carried choices)."""
+        if has_cpu_work(self):
+            return self, Clean()
+        return Clean(), self
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Node) and self.to_dict() == other.to_dict()
@@ -191,6 +214,7 @@ class Corruption(Node):
         self, audio: Tensor, sample_rate: int, generators: list[torch.Generator], lengths: Tensor
     ) -> Tensor:
         params = self.sample(generators)
+        record_step(self.name, self.placement, generators, params)
         out = self.transform(audio, sample_rate, params, generators, lengths)
         if out.shape != audio.shape or out.dtype != audio.dtype or out.device != audio.device:
             raise RuntimeError(
@@ -276,6 +300,20 @@ class Corruption(Node):
             "levels": cls.levels.to_dict() if cls.levels else None,
             "tables": {k: t.to_dict() for k, t in cls.tables.items()},
         }
+
+
+def has_cpu_work(node: Node) -> bool:
+    """Whether any corruption inside ``node`` is CPU-placed."""
+    return node.placement == "cpu"
+
+
+def has_device_work(node: Node) -> bool:
+    """Whether any corruption inside ``node`` is device-placed (the clean identity does no work)."""
+    if isinstance(node, Clean):
+        return False
+    if isinstance(node, Corruption):
+        return node.placement == "device"
+    return any(has_device_work(child) for child in node.children())
 
 
 def check_severity(name: str, severity: object) -> int:

@@ -4,6 +4,29 @@ Random decisions (which branch, whether to apply) are drawn per item from that
 item's generator, so item ``i`` of a batch behaves exactly as it would alone.
 Every node serialises with ``to_dict`` and is rebuilt by ``registry.from_dict``;
 this module depends only on ``base`` and ``params``, never on the registry.
+
+Splitting by placement (``Node.split_by_placement``; training runs the CPU part in
+the data-loader worker and the device part in the training step):
+
+- a node whose corruptions all sit on one side goes whole to that side;
+- ``Chain``: everything up to and including the last child with CPU work goes to
+  the CPU part (that child split in turn), the rest to the device part. A device
+  node placed *before* a codec therefore runs on the CPU, inside the CPU part: the
+  order of operations is kept, never reordered;
+- ``OneOf`` mixing CPU and device branches: the branch is drawn once, in the CPU
+  part (``Decided``, role ``cpu``), recorded in the item's trace under the node's
+  slot, and the device part (role ``device``) applies the same branch's device half
+  without drawing. ``Maybe(p, node)`` with mixed work splits as a ``OneOf`` of
+  ``node`` and clean whose first bound is exactly ``p``;
+- each item's generator is carried from the CPU part to the device part (its
+  state), so the device half continues the same stream of draws.
+
+The split is then exact: CPU part + device part give the bytes of the whole node
+run per item, up to the float32 rounding of running a device kernel inside a
+padded batch (the registry's 1e-5). The one thing the split cannot do is move
+device work in front of a codec that follows it; it stays on the CPU instead.
+``Decided`` parts serialise with ``to_dict`` for logs and cache keys, but are
+rebuilt by splitting the original node again, not by ``from_dict``.
 """
 
 from __future__ import annotations
@@ -14,7 +37,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .base import Node
+from ._trace import read_choice, record_choice
+from .base import Clean, Node, has_cpu_work, has_device_work
 from .params import draw_unit
 
 
@@ -31,6 +55,52 @@ def _apply_subset(
         return
     index = torch.tensor(idx, device=audio.device)
     out[index] = node.apply_items(audio[index], sample_rate, [generators[i] for i in idx], lengths[idx])
+
+
+def _bounds(weights: Sequence[float]) -> list[float]:
+    """Cumulative normalised weights: branch k is picked when u < bounds[k] (the last one catches the rest)."""
+    total = sum(weights)
+    bounds, acc = [], 0.0
+    for w in weights:
+        acc += w / total
+        bounds.append(acc)
+    return bounds
+
+
+def _pick(bounds: Sequence[float], generators: list[torch.Generator]) -> list[int]:
+    """One branch per item, drawn from that item's generator."""
+    picks = []
+    for g in generators:
+        u = draw_unit(g)
+        picks.append(next((j for j, b in enumerate(bounds) if u < b), len(bounds) - 1))
+    return picks
+
+
+def _run_picks(
+    nodes: Sequence[Node],
+    picks: Sequence[int],
+    audio: Tensor,
+    sample_rate: int,
+    generators: list[torch.Generator],
+    lengths: Tensor,
+) -> Tensor:
+    out = torch.empty_like(audio)
+    for k, node in enumerate(nodes):
+        idx = [i for i, p in enumerate(picks) if p == k]
+        _apply_subset(node, audio, sample_rate, generators, lengths, idx, out)
+    return out
+
+
+def _join(nodes: Sequence[Node]) -> Node:
+    """A chain of ``nodes`` without clean steps (``Clean()`` when none is left)."""
+    kept = [n for n in nodes if not isinstance(n, Clean)]
+    if not kept:
+        return Clean()
+    return kept[0] if len(kept) == 1 else Chain(*kept)
+
+
+def _is_mixed(node: Node) -> bool:
+    return has_cpu_work(node) and has_device_work(node)
 
 
 class Chain(Node):
@@ -55,6 +125,13 @@ class Chain(Node):
 
     def children(self) -> tuple[Node, ...]:
         return self.nodes
+
+    def split_at(self, slot: str) -> tuple[Node, Node]:
+        if not _is_mixed(self):
+            return super().split_at(slot)
+        last = max(i for i, n in enumerate(self.nodes) if has_cpu_work(n))
+        cpu, device = self.nodes[last].split_at(f"{slot}.{last}")
+        return _join([*self.nodes[:last], cpu]), _join([device, *self.nodes[last + 1 :]])
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "chain", "nodes": [n.to_dict() for n in self.nodes]}
@@ -85,23 +162,16 @@ class OneOf(Node):
     def apply_items(
         self, audio: Tensor, sample_rate: int, generators: list[torch.Generator], lengths: Tensor
     ) -> Tensor:
-        total = sum(self.weights)
-        bounds, acc = [], 0.0
-        for w in self.weights:
-            acc += w / total
-            bounds.append(acc)
-        picks: list[list[int]] = [[] for _ in self.nodes]
-        for i, g in enumerate(generators):
-            u = draw_unit(g)
-            k = next((j for j, b in enumerate(bounds) if u < b), len(bounds) - 1)
-            picks[k].append(i)
-        out = torch.empty_like(audio)
-        for node, idx in zip(self.nodes, picks):
-            _apply_subset(node, audio, sample_rate, generators, lengths, idx, out)
-        return out
+        picks = _pick(_bounds(self.weights), generators)
+        return _run_picks(self.nodes, picks, audio, sample_rate, generators, lengths)
 
     def children(self) -> tuple[Node, ...]:
         return self.nodes
+
+    def split_at(self, slot: str) -> tuple[Node, Node]:
+        if not _is_mixed(self):
+            return super().split_at(slot)
+        return _split_branches(self.nodes, _bounds(self.weights), slot)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "one_of", "nodes": [n.to_dict() for n in self.nodes], "weights": list(self.weights)}
@@ -133,6 +203,12 @@ class Maybe(Node):
     def children(self) -> tuple[Node, ...]:
         return (self.node,)
 
+    def split_at(self, slot: str) -> tuple[Node, Node]:
+        if not _is_mixed(self):
+            return super().split_at(slot)
+        # Maybe applies the node when u < p: branch 0 below bound p, clean above.
+        return _split_branches((self.node, Clean()), [self.p, 1.0], slot)
+
     def to_dict(self) -> dict[str, Any]:
         return {"type": "maybe", "p": self.p, "node": self.node.to_dict()}
 
@@ -156,3 +232,60 @@ class Cascade(Chain):
 
     def label(self) -> str:
         return self.name
+
+
+def _split_branches(nodes: Sequence[Node], bounds: Sequence[float], slot: str) -> tuple[Node, Node]:
+    parts = [n.split_at(f"{slot}.{k}") for k, n in enumerate(nodes)]
+    cpu = Decided(slot, [c for c, _ in parts], bounds, role="cpu")
+    device = Decided(slot, [d for _, d in parts], bounds, role="device")
+    return cpu, device
+
+
+class Decided(Node):
+    """One half of a split ``OneOf``/``Maybe``: the ``cpu`` role draws the branch, the ``device`` role reuses it.
+
+    The CPU half draws exactly as the original node (same bounds, same
+    ``draw_unit``) and records the branch in the item's trace under ``slot``; the
+    device half reads it back (``_trace.read_choice``) and never draws. The device
+    half therefore only runs inside a trace holding the CPU half's choices, as
+    ``augment.DeviceAugment`` opens one.
+    """
+
+    def __init__(self, slot: str, nodes: Sequence[Node], bounds: Sequence[float], *, role: str) -> None:
+        if role not in ("cpu", "device"):
+            raise ValueError(f"Expected `role` 'cpu' or 'device' for Decided, got {role!r}")
+        self.slot = slot
+        self.nodes = tuple(nodes)
+        self.bounds = tuple(float(b) for b in bounds)
+        self.role = role
+        self.placement = role
+        self.stochastic = True
+
+    def apply_items(
+        self, audio: Tensor, sample_rate: int, generators: list[torch.Generator], lengths: Tensor
+    ) -> Tensor:
+        if self.role == "cpu":
+            picks = _pick(self.bounds, generators)
+            for g, k in zip(generators, picks):
+                record_choice(self.slot, g, k)
+        else:
+            picks = []
+            for g in generators:
+                k = read_choice(self.slot, g)
+                if k is None:
+                    raise RuntimeError(
+                        f"The device part of split node {self.slot!r} needs the branch its CPU part drew; "
+                        "run it through audiostress.augment.DeviceAugment with the batch from pad_collate"
+                    )
+                picks.append(k)
+        return _run_picks(self.nodes, picks, audio, sample_rate, generators, lengths)
+
+    def children(self) -> tuple[Node, ...]:
+        return self.nodes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "decided", "slot": self.slot, "role": self.role,
+                "nodes": [n.to_dict() for n in self.nodes], "bounds": list(self.bounds)}
+
+    def label(self) -> str:
+        return f"decided[{self.role}](" + ", ".join(n.label() for n in self.nodes) + ")"
