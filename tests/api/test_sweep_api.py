@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import sqlite3
 import subprocess
 import sys
@@ -108,3 +109,46 @@ def test_load_results_errors_name_the_missing_piece(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no metrics.json"):
         ast.load_results(tmp_path / "empty")
+
+
+# -- issue 10: the sweep front's options through the public API ---------------------------------
+
+
+def test_api_options_corrupt_rate_params_and_max_errors(tmp_path: Path, dataset_dir: Path, grid_path: Path) -> None:
+    import numpy as np
+    import soundfile as sf
+    from sweep_fixtures import write_dataset
+
+    from audiostress.runners.preflight import PreflightError
+    from audiostress.runners.sweep import TooManyErrorsError
+
+    res = run(dataset_dir, grid_path, out=tmp_path / "native", corrupt_rate="native")
+    assert res.provenance["corrupt_rate"] == "native"
+    # The identity holds the rate: the same call at the detector's rate is another sweep directory.
+    cached = run(dataset_dir, grid_path, corrupt_rate=16000)
+    assert cached.provenance["corrupt_rate"] == 16000 and cached.out_dir != res.out_dir
+    with pytest.raises(PreflightError, match="fake_index: 5"):
+        ast.sweep(lambda x: x.new_zeros(x.shape[0], 2), dataset_dir, grid_path, out=tmp_path / "bad",
+                  input={"length": 8000}, output={"fake_index": 5}, report=False)  # fmt: skip
+    assert not (tmp_path / "bad" / "scores.csv").exists()
+
+    data = write_dataset(tmp_path / "data", n_per_class=2)
+    for i in range(2):
+        sf.write(str(data / "spoof" / f"zz_short_{i}.wav"), np.full(3000, 0.1, np.float32), 16000)
+
+    def picky(x):
+        if x.shape[-1] == 3000:
+            raise RuntimeError("too short")
+        return x.pow(2).mean(dim=1)
+
+    noise = {"kind": "score", "higher_is_fake": True}
+    (tmp_path / "g.yaml").write_text("cells:\n  - {corruption: low_pass, severity: 3}\n")
+    ok = ast.sweep(picky, data, tmp_path / "g.yaml", out=tmp_path / "some", output=noise, report=False,
+                   params={"order": 2}, max_errors=4)  # fmt: skip
+    assert ok.coverage["pairs_failed"] == 4
+    with sqlite3.connect(tmp_path / "some" / "results.sqlite") as conn:
+        node = conn.execute("SELECT node FROM cells WHERE cell_id = 'low_pass@3'").fetchone()[0]
+    assert json.loads(node)["params"]["order"] == 2  # the --param override reached the grid
+    with pytest.raises(TooManyErrorsError, match="4 of 12 pairs failed .more than --max-errors 3.") as info:
+        ast.sweep(picky, data, tmp_path / "g.yaml", out=tmp_path / "strict", output=noise, report=False, max_errors=3)
+    assert info.value.run.failed == 4 and (tmp_path / "strict" / "scores.csv").is_file()  # the work is kept

@@ -1,4 +1,4 @@
-"""The store's identity pins the clip set (--limit, ids, labels, file sizes), not paths; empty shards warn."""
+"""The store's identity pins the clip set (--limit, ids, labels, file contents), not paths; empty shards warn."""
 
 from __future__ import annotations
 
@@ -58,6 +58,20 @@ def test_a_copy_elsewhere_resumes_and_a_namesake_with_other_content_is_refused(
         sweep(tmp_path, tmp_path / "b" / "clips", out)
     message = str(info.value)
     assert "dataset" in message and "clips" in message and "sha256" in message
+
+
+def test_regenerated_audio_of_the_same_length_is_not_resumed_with_stale_scores(tmp_path: Path) -> None:
+    """Issue 10, 4a (the sweep side): the identity hashes file bytes, not sizes."""
+    root = write_dataset(tmp_path / "clips", n_per_class=2)
+    out = tmp_path / "run"
+    assert sweep(tmp_path, root, out).n_scored == 4 * 2
+    victim = sorted(root.rglob("*.wav"))[0]
+    audio, sr = sf.read(str(victim), dtype="float32")
+    size = victim.stat().st_size
+    sf.write(str(victim), -audio, sr, subtype="FLOAT")  # same length, same size, other samples
+    assert victim.stat().st_size == size
+    with pytest.raises(StoreError, match="sha256"):
+        sweep(tmp_path, root, out)
 
 
 def test_a_shard_without_groups_warns_naming_the_shard_and_the_groups(

@@ -19,7 +19,6 @@ bar is drawn on stderr only with ``progress=True``.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import inspect
 import json
 import logging
@@ -336,31 +335,15 @@ def detector_identity(detector: Any) -> dict[str, Any]:
 
 
 def dataset_identity(dataset: Any) -> dict[str, Any]:
-    """Which clips this run takes, independent of where the dataset sits.
+    """Which clips this run takes, by content (``audiostress.data.identity.dataset_identity``).
 
-    ``limit`` plus a hash over the sorted (clip id, label, attack, file size)
-    pin the clip set, so a store is never filled from two different clip sets
-    while a copy of the same data at another path (another working directory,
-    mount point or machine) still resumes and merges. The source path itself is
-    kept in the provenance, not here.
+    A hash over the sorted (clip id, label, attack, sha256 of the file) plus
+    ``limit`` pins the clip set, so re-generated audio of the same length is a
+    different dataset while a copy at another path still resumes and merges.
     """
-    info = dataset.describe() if hasattr(dataset, "describe") else {}
-    keys = sorted(
-        f"{c.clip_id}\t{c.label}\t{c.attack or ''}\t{_file_size(c.path)}" for c in dataset.clips
-    )
-    digest = hashlib.sha256("\n".join(keys).encode("utf-8")).hexdigest()[:16]
-    return {
-        "format": str(info.get("format", getattr(dataset, "format", ""))),
-        "limit": info.get("limit"),
-        "clips": f"{len(keys)} clips, sha256 {digest}",
-    }
+    from ..data.identity import dataset_identity as by_content
 
-
-def _file_size(path: Any) -> int:
-    try:
-        return Path(path).stat().st_size
-    except OSError:
-        return -1
+    return by_content(dataset)
 
 
 def sweep_identity(detector: Any, dataset: Any, grid: Grid, seed: int, *, corrupt_rate: int | None = None) -> dict[str, Any]:
