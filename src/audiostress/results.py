@@ -258,6 +258,7 @@ class SweepResult:
         ``SweepResult`` for ``baseline ± X`` gates; ``min_n``: fewest clips per cell
         (default 30). See ``audiostress.testing.gates``.
         """
+        __tracebackhide__ = True  # a failed gate is reported as the calling test's own failure
         from .testing.gates import check
 
         return check(self, *gates, ci=ci, baseline=baseline, min_n=min_n)

@@ -76,6 +76,7 @@ class Robustness:
         ``--audiostress-update`` rewrites it). The values go to JUnit XML properties
         and to the ``$GITHUB_STEP_SUMMARY`` table.
         """
+        __tracebackhide__ = True  # a failed gate is reported as the calling test's own failure
         parsed = flatten_gates(gates)
         mode = ci or self.settings.ci or self.marker.get("ci")
         limit = min_n if min_n is not None else self.marker.get("min_n")

@@ -212,6 +212,7 @@ def check(result: Any, *gates: Any, ci: str | None = None, baseline: Any = None,
     Usage problems (a malformed gate, an unknown metric, a bad ``ci``) raise
     :class:`~.grammar.GateError` before anything is judged.
     """
+    __tracebackhide__ = True  # a failed gate is reported as the calling test's own failure
     mode = "point" if ci is None else ci
     if mode not in CI_MODES:
         raise GateError(f"Expected `ci` one of {', '.join(CI_MODES)}, got {ci!r}")
