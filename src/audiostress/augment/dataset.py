@@ -37,6 +37,7 @@ from ..corruptions.params import draw_unit
 from ..runners.plan import pair_seed
 from ..seeding import derive_seed, make_generator
 from ._items import at_rate, read_item
+from .cache import CodecCache
 from .records import make_record
 
 CROPS = ("random", "first", "center")
@@ -107,7 +108,7 @@ class AugmentedDataset(Dataset):  # type: ignore[type-arg]
         p: float = 1.0,
         validation: bool = False,
         cell_id: str | None = None,
-        cache: Any = None,
+        cache: CodecCache | None = None,
     ) -> None:
         if not isinstance(node, Node):
             raise TypeError(f"Expected `node` to be a corruption node (create(...), OneOf(...)), got {type(node).__name__}")
@@ -199,20 +200,16 @@ class AugmentedDataset(Dataset):  # type: ignore[type-arg]
     ) -> dict[str, Any]:
         steps: list[dict[str, Any]] = []
         choices: dict[str, int] = {}
-        if applied and self.cache is not None and item_gen is not None:
-            # Cached codecs run on the whole clip (one realisation out of k, drawn from the item), then crop.
-            seed = self.cache.realisation_seed(raw, audio, self, item_gen)
         gen = make_generator(seed)
-        if applied:
-            lookup = self.cache.lookup(raw, audio, self, seed) if self.cache is not None else None
-            if lookup is not None:
-                audio, steps, choices, state = lookup
-                gen.set_state(state)
-            else:
-                with torch.inference_mode(), tracing([gen]) as traces:
-                    lengths = torch.tensor([audio.shape[-1]], dtype=torch.long)
-                    audio = self.cpu_node.apply_items(audio.unsqueeze(0), self.sample_rate, [gen], lengths)[0]
-                steps, choices = traces[0].steps, traces[0].choices
+        if applied and self.cache is not None and item_gen is not None:
+            # Cached codecs run on the whole clip (realisation r of k, drawn from the item), then crop.
+            seed, audio, trace, gen = self.cache.run(self.cpu_node, audio, self.sample_rate, item_gen)
+            steps, choices = trace.steps, trace.choices
+        elif applied:
+            with torch.inference_mode(), tracing([gen]) as traces:
+                lengths = torch.tensor([audio.shape[-1]], dtype=torch.long)
+                audio = self.cpu_node.apply_items(audio.unsqueeze(0), self.sample_rate, [gen], lengths)[0]
+            steps, choices = traces[0].steps, traces[0].choices
         if self.cache is not None:
             audio = self._crop(audio, start)
         record = make_record(index=index, epoch=epoch, clip_id=raw.clip_id, node=self._node_dict, seed=seed,

@@ -1,0 +1,192 @@
+"""``CodecCache``: the encoded bitstreams of k seeded realisations per (clip, variant), decoded at training time.
+
+Encoding dominates a codec's cost; decoding is far cheaper. The cache stores, per
+clip and variant, the bitstreams of ``k`` realisations (realisation ``r`` runs the
+variant's CPU part with ``derive_seed(cache seed, clip hash, r)``), never decoded
+audio. At training time the item's generator draws ``r``, the entry is decoded
+through the same path as coding on the fly (``_tape.py``), so a hit is
+bit-identical to computing it; a miss computes it on the fly, stores it, and is
+logged once per process.
+
+An entry's key is a hash of: the clip's content (sha256 of its samples at the
+dataset rate), the CPU part's ``to_dict()``, the cache seed, ``r``, the rate and
+the codec library versions, so a changed clip, node, seed or library is a miss,
+never a stale hit. Entries are ``.npz`` files (no pickle) written atomically, so
+workers can fill the cache concurrently. With a cache the CPU part codes the
+whole clip and the crop comes after (the record says ``crop_after``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..corruptions import Node, from_dict
+from ..corruptions._trace import ItemTrace, tracing
+from ..seeding import derive_seed, make_generator
+from ._tape import Tape, taped
+
+log = logging.getLogger("audiostress.augment")
+
+META_NAME = "cache.json"
+
+
+@lru_cache(maxsize=1)
+def _versions_text() -> str:
+    from ..codecs.provenance import codec_versions
+
+    return json.dumps(codec_versions(), sort_keys=True, default=str)
+
+
+def clip_hash(audio: Tensor, sample_rate: int) -> str:
+    """sha256 of the clip's float32 samples, shape and rate."""
+    data = audio.detach().to("cpu", torch.float32).contiguous().numpy()
+    h = hashlib.sha256(repr((tuple(data.shape), int(sample_rate))).encode())
+    h.update(data.tobytes())
+    return h.hexdigest()
+
+
+def realisation_seed(cache_seed: int, content: str, r: int) -> int:
+    """The seed realisation ``r`` of the clip with content hash ``content`` runs with."""
+    return derive_seed(int(cache_seed), content, int(r))
+
+
+def realise(node: Node, audio: Tensor, sample_rate: int, seed: int, streams: list[bytes] | None) -> tuple[Tensor, ItemTrace, torch.Generator, Tape]:
+    """Run ``node`` on ``[C, T]`` with ``make_generator(seed)``, reading ``streams`` (replay) or recording them (None)."""
+    tape = Tape(streams)
+    gen = make_generator(seed)
+    with torch.inference_mode(), tracing([gen]) as traces:
+        lengths = torch.tensor([audio.shape[-1]], dtype=torch.long)
+        out = taped(node, tape).apply_items(audio.unsqueeze(0), sample_rate, [gen], lengths)[0]
+    return out, traces[0], gen, tape
+
+
+class CodecCache:
+    """A folder of encoded realisations (see the module docstring); ``AugmentedDataset(..., cache=CodecCache(dir))``.
+
+    ``k`` and ``seed`` are read from the folder's ``cache.json`` when ``audiostress
+    cache build`` wrote one; otherwise they are taken from the arguments (and the
+    cache fills on misses when ``write`` is true).
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, k: int = 4, seed: int = 0, write: bool = True) -> None:
+        self.root = Path(root).expanduser()
+        meta = self.root / META_NAME
+        info = json.loads(meta.read_text()) if meta.is_file() else {}
+        self.k = int(info.get("k", k))
+        self.seed = int(info.get("seed", seed))
+        if self.k < 1:
+            raise ValueError(f"Expected `k` >= 1 realisations per clip, got {self.k}")
+        self.write = bool(write)
+        self.hits = 0
+        self.misses = 0
+        self._miss_logged = False
+
+    def key(self, content: str, node: Node, r: int, sample_rate: int) -> str:
+        """The entry key (hex) of realisation ``r`` of ``node`` on the clip with content hash ``content``."""
+        text = json.dumps([content, node.to_dict(), self.seed, int(r), int(sample_rate), _versions_text()], sort_keys=True,
+                          default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def path(self, key: str) -> Path:
+        return self.root / "entries" / key[:2] / f"{key}.npz"
+
+    def read(self, key: str) -> list[bytes] | None:
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        with np.load(path, allow_pickle=False) as data:
+            n = int(data["count"])
+            return [data[f"s{i}"].tobytes() for i in range(n)]
+
+    def store(self, key: str, streams: Sequence[bytes]) -> int:
+        """Write one entry atomically; returns its size in bytes."""
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
+        arrays = {f"s{i}": np.frombuffer(s, dtype=np.uint8) for i, s in enumerate(streams)}
+        np.savez(tmp, count=np.array(len(streams)), **arrays)  # type: ignore[arg-type]
+        os.replace(tmp, path)
+        return path.stat().st_size
+
+    def run(self, node: Node, audio: Tensor, sample_rate: int, item_gen: torch.Generator) -> tuple[int, Tensor, ItemTrace, torch.Generator]:
+        """One item: draw ``r`` from ``item_gen``, decode its entry (or compute and store it); ``(seed, audio, trace, gen)``."""
+        content = clip_hash(audio, sample_rate)
+        r = int(torch.randint(self.k, (1,), generator=item_gen))
+        seed = realisation_seed(self.seed, content, r)
+        key = self.key(content, node, r, sample_rate)
+        streams = self.read(key)
+        if streams is None:
+            self.misses += 1
+            if not self._miss_logged:
+                log.info("CodecCache %s: no entry for realisation %d of a clip under %s; coding it on the fly "
+                         "(further misses are not logged)", self.root, r, node.label())
+                self._miss_logged = True
+        else:
+            self.hits += 1
+        out, trace, gen, tape = realise(node, audio, sample_rate, seed, streams)
+        if streams is None and self.write:
+            self.store(key, tape.streams)
+        return seed, out, trace, gen
+
+
+def _build_one(task: dict[str, Any]) -> int:
+    """Worker task of ``build_cache``: code realisation ``r`` of one clip under one variant and store it."""
+    from ._items import at_rate, read_item
+
+    cache = CodecCache(task["root"], k=task["k"], seed=task["seed"])
+    node = from_dict(task["node"])
+    raw = read_item(task["clip"], task["clip"])
+    audio = at_rate(raw, task["sample_rate"])
+    content = clip_hash(audio, task["sample_rate"])
+    key = cache.key(content, node, task["r"], task["sample_rate"])
+    if cache.path(key).is_file():
+        return int(cache.path(key).stat().st_size)
+    _, _, _, tape = realise(node, audio, task["sample_rate"], realisation_seed(cache.seed, content, task["r"]), None)
+    return cache.store(key, tape.streams)
+
+
+def build_cache(
+    clips: Sequence[str | os.PathLike[str]],
+    variants: Sequence[Node],
+    *,
+    out: str | os.PathLike[str],
+    k: int,
+    sample_rate: int,
+    seed: int = 0,
+    workers: int = 1,
+) -> dict[str, Any]:
+    """Code ``k`` realisations of every clip (paths) under the CPU part of every variant into ``out``.
+
+    Runs on the sweep's ``WorkerPool`` (``workers`` processes; 0 or 1 = in process).
+    Returns a summary: entries, bytes on disk, seconds.
+    """
+    from ..runners.pool import WorkerPool
+
+    if int(k) < 1:
+        raise ValueError(f"Expected `k` >= 1 realisations per clip, got {k}")
+    root = Path(out).expanduser()
+    root.mkdir(parents=True, exist_ok=True)
+    parts = [v.split_by_placement()[0].to_dict() for v in variants]
+    (root / META_NAME).write_text(json.dumps({"k": int(k), "seed": int(seed), "sample_rate": int(sample_rate),
+                                              "variants": parts}, indent=1))
+    tasks = [{"root": str(root), "k": int(k), "seed": int(seed), "node": part, "clip": str(clip), "r": r,
+              "sample_rate": int(sample_rate)} for clip in clips for part in parts for r in range(int(k))]
+    start = time.perf_counter()
+    with WorkerPool(int(workers)) as pool:
+        sizes = list(pool.imap(_build_one, tasks))
+    summary = {"entries": len(sizes), "bytes": int(sum(sizes)), "seconds": time.perf_counter() - start,
+               "clips": len(clips), "variants": len(parts), "k": int(k)}
+    log.info("CodecCache %s: %d entries, %.1f MB, %.1f s", root, summary["entries"], summary["bytes"] / 1e6, summary["seconds"])
+    return summary
