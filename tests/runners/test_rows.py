@@ -81,3 +81,16 @@ def test_a_row_from_an_incomplete_mapping_names_what_is_missing() -> None:
     del data["p_fake"]
     with pytest.raises(ValueError, match=r"lacks \['p_fake'\]"):
         ScoreRow.from_mapping(data)
+
+
+def test_a_store_written_before_note_and_retries_gains_them_and_reads_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "results.sqlite"
+    old_columns = [c for c in sql_columns() if c.split()[0] not in OPTIONAL_COLUMNS]
+    with sqlite3.connect(str(path)) as conn:  # the scores table as the first stores wrote it
+        conn.execute(f"CREATE TABLE scores ({', '.join(old_columns)}, PRIMARY KEY (clip_id, cell_id))")
+        conn.execute("INSERT INTO scores VALUES ('a', 'spoof', 'A01', 'clean', 'clean', 0, 0.5, 0.5, NULL, NULL, 1.0)")
+    with Store(path) as store:
+        assert store.write_rows([explicit_row()]) == 1
+        rows = {r["cell_id"]: ScoreRow.from_mapping(r) for r in store.rows()}
+    assert rows["clean"].retries == 0 and rows["clean"].note is None
+    assert rows["gain{gain_db=-3}"] == explicit_row()

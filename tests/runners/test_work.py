@@ -156,7 +156,7 @@ def test_clips_are_resampled_to_the_corrupt_rate_before_clean_and_every_corrupti
     for label, rate, seed in (("bonafide", 48000, 1), ("spoof", 16000, 2)):
         (root / label).mkdir(parents=True)
         sf.write(str(root / label / f"{label}.wav"), speech_like(0.5, rate, seed=seed).numpy()[0], rate, subtype="FLOAT")
-    (tmp_path / "grid.yaml").write_text("cells:\n  - {corruption: low_pass, severity: 2}\n")
+    (tmp_path / "grid.yaml").write_text("cells:\n  - {corruption: low_pass, severity: 2}\n  - {corruption: mp3, severity: 3}\n")
     grid = load_grid(tmp_path / "grid.yaml")
     clips = load_dataset(str(root)).clips
     seen: dict[int | None, list[tuple[str, int, int]]] = {}
@@ -166,11 +166,11 @@ def test_clips_are_resampled_to_the_corrupt_rate_before_clean_and_every_corrupti
         rows: list[Any] = []
         with WorkerPool(0) as pool:
             Engine(plan, grid, detector, rows.extend, device=torch.device("cpu"), corrupt_rate=rate).run(pool)
-        assert len(rows) == 4 and all(r.error is None for r in rows)
+        assert len(rows) == 6 and all(r.error is None for r in rows)
         seen[rate] = sorted((cid, sr, n) for cid, _, sr, n in detector.seen)
-    # both cells of both clips reach the detector at 16 kHz, 0.5 s long
-    assert seen[16000] == [("bonafide/bonafide", 16000, 8000)] * 2 + [("spoof/spoof", 16000, 8000)] * 2
-    assert seen[None] == [("bonafide/bonafide", 48000, 24000)] * 2 + [("spoof/spoof", 16000, 8000)] * 2
+    # clean, the device cell and the CPU (pool) cell of both clips reach the detector at 16 kHz, 0.5 s long
+    assert seen[16000] == [("bonafide/bonafide", 16000, 8000)] * 3 + [("spoof/spoof", 16000, 8000)] * 3
+    assert seen[None] == [("bonafide/bonafide", 48000, 24000)] * 3 + [("spoof/spoof", 16000, 8000)] * 3
     plan = make_plan(clips, [c.cell_id for c in grid.cells], 0)
     loaded = load_group(plan, [0, 1], corrupt_rate=16000)
     native, _ = load(clips[0].path)

@@ -156,7 +156,7 @@ def pack(sizes: Sequence[tuple[int, int]], max_samples: int) -> list[list[int]]:
     packed greedily in the given order, so the batches depend only on the sizes
     and the cap.
 
-    >>> pack([(10, 1), (30, 1), (10, 1), (10, 1)], 40)
+    >>> pack([(10, 1), (50, 1), (10, 1), (10, 1)], 40)
     [[0, 2, 3], [1]]
     >>> pack([(10, 2), (10, 2), (10, 2)], 40)
     [[0, 1], [2]]
