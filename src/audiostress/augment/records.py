@@ -25,9 +25,17 @@ from ..seeding import make_generator
 CODEC_FAMILIES = ("codec", "neural_codec")
 
 
+def _registered(name: str) -> Any:
+    """The registered class called ``name``, or None (e.g. a wrapped audiomentations transform)."""
+    from ..corruptions import available
+
+    return get(name) if name in available() else None
+
+
 def _explicit(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """The parameters that differ from ``name``'s declared defaults."""
-    defaults = {p.name: p.default for p in get(name).params}
+    cls = _registered(name)
+    defaults = {p.name: p.default for p in cls.params} if cls is not None else {}
     return {k: v for k, v in params.items() if k not in defaults or defaults[k] != v}
 
 
@@ -41,7 +49,7 @@ def step_id(step: Mapping[str, Any]) -> str:
 def describe_steps(steps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """``cell`` and ``codec`` of a list of steps (clean steps do not count)."""
     real = [s for s in steps if s["corruption"] != "clean"]
-    codec = next((s["corruption"] for s in real if get(s["corruption"]).family in CODEC_FAMILIES), None)
+    codec = next((s["corruption"] for s in real if getattr(_registered(s["corruption"]), "family", None) in CODEC_FAMILIES), None)
     return {"cell": "+".join(step_id(s) for s in real) or "clean", "codec": codec}
 
 
