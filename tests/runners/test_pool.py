@@ -234,3 +234,27 @@ def test_stream_over_processes_turns_a_dead_worker_into_its_result(procs) -> Non
         for x in range(6):
             stream.submit(x)
         assert [stream.get() for _ in range(6)] == [0, 10, 20, -3, 40, 50]
+
+
+def test_stream_bounds_waiting_results_by_their_total_size() -> None:
+    """Results of size n (a list of n items): at most 10 waiting in all, one big result alone, order kept."""
+    sizes = [3, 3, 3, 20, 3, 3, 3, 3]
+
+    def make(n: int) -> list[int]:
+        return [n] * n
+
+    with WorkerPool(0) as pool, pool.stream(make, max_results=50, size=len, max_result_size=10) as stream:
+        for n in sizes:
+            stream.submit(n)
+        got, waits = [], []
+        for _ in sizes:
+            deadline = time.monotonic() + 0.3
+            while time.monotonic() < deadline:  # let the feeder run as far ahead as the budget allows
+                time.sleep(0.01)
+            waits.append(stream.waiting_size)
+            got.append(stream.get())
+    assert [len(g) for g in got] == sizes
+    assert waits[0] == 9 and waits[3] == 20  # three results of 3 (the 20 does not fit beside them), then the 20 alone
+    assert all(w <= 10 for k, w in enumerate(waits) if k != 3), waits
+    with WorkerPool(0) as pool, pytest.raises(ValueError, match="max_result_size.*size missing"):
+        pool.stream(make, max_result_size=10)

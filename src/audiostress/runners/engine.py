@@ -47,7 +47,9 @@ state. ``KeyboardInterrupt`` is not a detector failure and passes through.
 Memory holds two groups of clean audio, one (group, cell) of corrupted audio on
 the main thread, at most ``max_in_flight`` CPU results in the pool, and at most
 one group's worth of CPU results (``CPU_RESULTS_PER_CELL`` per CPU cell) in the
-stream, so the codecs can run a group ahead of the detector. Every (group, cell)
+stream, so the codecs can run a group ahead of the detector; those waiting
+results also hold at most ``CPU_RESULT_BATCHES`` x ``max_batch_samples`` samples
+(one result always fits), so a long clip's codec outputs do not pile up. Every (group, cell)
 is written in one ``write`` call (one transaction).
 """
 
@@ -83,14 +85,22 @@ from .work import (
 )
 
 __all__ = [
-    "CPU_RESULTS_PER_CELL", "MAX_BATCH_SAMPLES", "DetectorExited", "Engine", "SweepAbort", "contain_exits", "corrupt_batch",
-    "cpu_result_window",
+    "CPU_RESULTS_PER_CELL", "CPU_RESULT_BATCHES", "MAX_BATCH_SAMPLES", "DetectorExited", "Engine", "SweepAbort",
+    "contain_exits", "corrupt_batch", "cpu_result_window", "result_samples",
 ]  # fmt: skip
 
 #: Corrupted CPU results allowed to wait per CPU-placed cell: one group's worth, so the
 #: codecs can code a whole group ahead while the detector scores the previous one. The
 #: bound depends on the grid and the group size, never on the dataset size.
 CPU_RESULTS_PER_CELL = GROUP_CLIPS
+#: Samples of corrupted CPU results allowed to wait, in padded batches' worth (``max_batch_samples``):
+#: the count bound above holds for short clips, this one for long ones (one result always fits).
+CPU_RESULT_BATCHES = 4
+
+
+def result_samples(result: CorruptResult) -> int:
+    """The samples a waiting CPU result holds (0 for an error)."""
+    return 0 if result.audio is None else int(result.audio.size)
 
 
 class SweepAbort(RuntimeError):
@@ -190,7 +200,10 @@ class Engine:
         if window is None:
             window = cpu_result_window(self.cells.values(), int(getattr(pool, "max_in_flight", 1)))
         previous: _Group | None = None
-        with pool.stream(self.work, on_crash=crashed_item, max_results=max(1, window)) as stream:
+        budget = CPU_RESULT_BATCHES * self.max_batch_samples
+        with pool.stream(
+            self.work, on_crash=crashed_item, max_results=max(1, window), size=result_samples, max_result_size=budget
+        ) as stream:
             for indices in self.plan.pending_groups():
                 group = self._load(indices)
                 for cell_id, units in group.cpu_cells:

@@ -213,13 +213,17 @@ class WorkerPool:
         *,
         on_crash: Callable[[T, BaseException], R] | None = None,
         max_results: int | None = None,
+        size: Callable[[R], int] | None = None,
+        max_result_size: int | None = None,
     ) -> PoolStream[T, R]:
         """A background feeder of ``imap(fn, ...)``: ``submit`` items, ``get`` results in order, then ``close``.
 
         At most ``max_results`` results (default ``max_in_flight``) wait for the
-        caller; see ``stream.py`` for the memory and deadlock guarantees.
+        caller, and with ``size`` at most ``max_result_size`` of their total size
+        (one result always fits); see ``stream.py`` for the memory and deadlock
+        guarantees.
         """
-        return PoolStream(self, fn, on_crash=on_crash, max_results=max_results)
+        return PoolStream(self, fn, on_crash=on_crash, max_results=max_results, size=size, max_result_size=max_result_size)
 
     def _imap_local(self, fn: Callable[[T], R], items: Iterable[T], key: Callable[[T], object] | None) -> Iterator[R]:
         for index, item in enumerate(items):
