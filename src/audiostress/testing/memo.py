@@ -1,17 +1,25 @@
 """Sweeps memoised on disk by identity, safe for parallel test workers.
 
-``memo_sweep(store, detector, data, grid, **kwargs)`` resolves the arguments the way
-``audiostress.sweep`` does, computes the sweep identity (detector content, dataset
-clips, grid, seed) and runs the sweep in ``<store>/sweeps/<first 20 hex of its
-fingerprint>``. An exclusive ``fcntl`` lock on ``<store>/locks/<fingerprint>.lock`` is
-held while the sweep runs, so of several pytest-xdist workers asking for one sweep,
-one computes it and the others wait and then reopen the finished results
-(``audiostress.sweep`` returns a complete sweep of the same identity at once).
+``memo_sweep(store, detector, data, grid, **kwargs)`` runs ``audiostress.sweep`` in
+``<store>/sweeps/<key>``, where the key hashes the call (every argument; the files
+behind path arguments, such as the dataset folder, a checkpoint or ``model.py`` of a
+``model.py:build`` spec, stamped by size and mtime). ``audiostress.sweep`` itself
+then checks the sweep identity (detector content, dataset clips, grid, seed, corrupt
+rate) against the store in that folder: a complete sweep of the same identity is
+returned at once, without a new ``runs`` row; a folder whose identity no longer
+matches (a file rewritten in place) is moved aside and the sweep rerun. So results
+are only ever reused by identity, and the key needs no copy of the resolution logic.
+
+An exclusive ``fcntl`` lock on ``<store>/locks/<key>.lock`` is held while the sweep
+runs, so of several pytest-xdist workers asking for one sweep, one computes it and
+the others wait, then reopen the finished results.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import os
 import time
@@ -19,12 +27,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["memo_dir", "memo_sweep", "store_lock"]
+__all__ = ["call_key", "memo_dir", "memo_sweep", "store_lock"]
 
 log = logging.getLogger("audiostress.testing")
 
-#: ``audiostress.sweep`` options that describe the detector (consumed when it is loaded).
-_DETECTOR_OPTIONS = ("name", "kwargs", "input", "output")
 #: ``audiostress.sweep``'s named settings after ``detector, data, grid``.
 _NAMED = ("checkpoint", "seed", "limit", "workers", "batch_size", "device")
 
@@ -53,24 +59,31 @@ def store_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _resolve(detector: Any, data: Any, grid: Any, kwargs: dict[str, Any]) -> tuple[str, Any, Any, Any]:
-    """(fingerprint, detector, dataset, grid) resolved as ``audiostress.sweep`` resolves them."""
-    from ..runners.grid import load_grid
-    from ..runners.store import fingerprint_of
-    from ..runners.sweep import SweepConfig, resolve_dataset, resolve_detector, sweep_identity
+def _stamp(value: Any) -> Any:
+    """A JSON-able description of one argument: paths become (absolute path, size and mtime of every file)."""
+    if isinstance(value, (str, os.PathLike)):
+        text = os.fspath(value)
+        head, sep, tail = text.rpartition(":")
+        target = Path(head) if sep and Path(head).is_file() else Path(text)  # "model.py:build" stamps model.py
+        if target.exists():
+            files = [target] if target.is_file() else sorted(p for p in target.rglob("*") if p.is_file())
+            return [text, str(target.resolve()), [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files]]
+        return text
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): _stamp(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return [_stamp(v) for v in value]
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '')}:{value.__qualname__}"
+    return repr(value)
 
-    options = {k: v for k, v in kwargs.items() if k not in _NAMED and k not in _DETECTOR_OPTIONS}
-    named = {k: kwargs[k] for k in _NAMED if k in kwargs}
-    checkpoint = named.pop("checkpoint", None)
-    config = SweepConfig(
-        detector=detector, data=data, grid=grid, out=Path("."), checkpoint=str(checkpoint) if checkpoint is not None else None,
-        detector_overrides={k: kwargs[k] for k in _DETECTOR_OPTIONS if k in kwargs}, **named, **options,
-    )  # fmt: skip
-    config.grid = load_grid(config.grid)
-    config.detector = resolve_detector(config)
-    config.data = resolve_dataset(config)
-    identity = sweep_identity(config.detector, config.data, config.grid, config.seed)
-    return fingerprint_of(identity), config.detector, config.data, config.grid
+
+def call_key(detector: Any, data: Any, grid: Any, kwargs: dict[str, Any]) -> str:
+    """sha256 of the call: every argument, with the files behind path arguments stamped by size and mtime."""
+    text = json.dumps(_stamp({"detector": detector, "data": data, "grid": grid, "kwargs": kwargs}), sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def memo_dir(store: Path, fingerprint: str) -> Path:
@@ -86,8 +99,18 @@ def memo_sweep(store: str | os.PathLike[str], detector: Any, data: Any, grid: An
     unknown = sorted(set(kwargs) - set(OPTIONS) - set(_NAMED))
     if unknown:
         raise TypeError(f"robustness.sweep() got an unknown option {unknown[0]!r}; allowed: {', '.join(sorted({*OPTIONS, *_NAMED}))}")
-    fingerprint, det, dataset, resolved_grid = _resolve(detector, data, grid, dict(kwargs))
-    out = memo_dir(Path(store), fingerprint)
-    rest = {k: v for k, v in kwargs.items() if k not in _DETECTOR_OPTIONS}
-    with store_lock(Path(store) / "locks" / f"{fingerprint[:20]}.lock"):
-        return sweep(det, dataset, resolved_grid, out=out, **rest)
+    from ..runners.store import StoreError
+
+    key = call_key(detector, data, grid, dict(kwargs))
+    out = memo_dir(Path(store), key)
+    with store_lock(Path(store) / "locks" / f"{key[:20]}.lock"):
+        try:
+            return sweep(detector, data, grid, out=out, **kwargs)
+        except StoreError as exc:
+            if not (out / "results.sqlite").is_file() or "different configuration" not in str(exc):
+                raise
+            # Same call, different identity (a file changed in place with the same size and mtime): start over.
+            aside = out.with_name(f"{out.name}.replaced-{time.time_ns()}")
+            os.replace(out, aside)
+            log.warning("memoised sweep %s no longer matches its identity (%s); moved to %s and rerunning", out, exc, aside)
+            return sweep(detector, data, grid, out=out, **kwargs)
