@@ -6,8 +6,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 RUNNERS = Path(__file__).resolve().parents[1] / "runners"
 
 INNER = """
