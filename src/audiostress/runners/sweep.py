@@ -19,7 +19,6 @@ bar is drawn on stderr only with ``progress=True``.
 from __future__ import annotations
 
 import datetime as _dt
-import inspect
 import json
 import logging
 import os
@@ -175,7 +174,7 @@ def _run_locked(
             errors = sum(1 for r in rows if r.error)
             progress.advance(scored=len(rows) - errors, errors=errors)
 
-        engine = Engine(plan, grid, detector, write, device=device, strict=config.strict, **_engine_options(corrupt_rate))
+        engine = Engine(plan, grid, detector, write, device=device, strict=config.strict, corrupt_rate=corrupt_rate)
         try:
             if pending:
                 from .pool import WorkerPool
@@ -212,15 +211,6 @@ def _log_outcome(run: SweepRun, summary: str, effective_input: str) -> None:
             logger.warning("  %s", line)
     for warning in run.warnings:
         logger.warning("%s", warning)
-
-
-def _engine_options(corrupt_rate: int | None) -> dict[str, Any]:
-    """``corrupt_rate`` for the engine (an engine without that parameter only sees native rates)."""
-    if "corrupt_rate" in inspect.signature(Engine).parameters:
-        return {"corrupt_rate": corrupt_rate}
-    if corrupt_rate is not None:
-        logger.warning("this engine cannot resample before corrupting; corruptions run at each file's native rate")
-    return {}
 
 
 def export_results(
