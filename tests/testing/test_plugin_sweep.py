@@ -1,5 +1,6 @@
 """robustness.sweep on a real (tiny) sweep with the analytic detector: two xdist workers share one sweep that is
-computed once (one row in the store's `runs` table), and a later session reopens it without running again."""
+computed once (one row in the store's `runs` table), their gate rows reach one $GITHUB_STEP_SUMMARY table, and a
+later session reopens the sweep without running again."""
 
 from __future__ import annotations
 
@@ -43,8 +44,12 @@ def test_two_workers_share_one_sweep_computed_once(pytester, tmp_path, monkeypat
     grid.write_text("cells:\n  - {corruption: gaussian_noise, severity: 1}\n")
     store, marks = tmp_path / "store", tmp_path / "marks"
     pytester.makepyfile(test_shared=INNER.format(runners=str(RUNNERS), grid=str(grid), data=str(data), marks=str(marks)))
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", f"--audiostress-store={store}")
     result.assert_outcomes(passed=4)
+    rows = [line for line in summary.read_text().splitlines() if line.startswith("| test_shared.py::")]
+    assert len(rows) == 8  # 4 tests x (eer[clean], delta_eer on the one cell), gathered from both workers
     written = [p.read_text().split() for p in sorted(marks.glob("*.txt"))]
     assert len(written) == 4
     assert {w[0] for w in written} == {"gw0", "gw1"}  # both workers asked for the sweep
