@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 
 import torch
+from augment_data import SR
 from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
 
 from audiostress.augment import AugmentedDataset, pad_collate
 from audiostress.corruptions import Chain, Maybe, OneOf, create
-
-from augment_data import SR
 
 
 def _node():

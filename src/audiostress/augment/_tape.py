@@ -72,10 +72,11 @@ def _taped_leaf(leaf: LossyCodec, tape: Tape) -> LossyCodec:
     cls = type(leaf)
     if cls not in _CLASSES:
         _CLASSES[cls] = type(f"Taped{cls.__name__}", (cls,), {"code": _taped_code})
-    copy = object.__new__(_CLASSES[cls])
+    copy: Any = object.__new__(_CLASSES[cls])
     copy.__dict__.update(leaf.__dict__)
-    copy._tape = tape  # type: ignore[attr-defined]
-    return copy  # type: ignore[no-any-return]
+    copy._tape = tape
+    taped_leaf: LossyCodec = copy
+    return taped_leaf
 
 
 def taped(node: Node, tape: Tape) -> Node:

@@ -25,7 +25,7 @@ what ``audiostress sweep --seed S`` scored for that cell at that rate.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Sequence
+import operator
 from typing import Any
 
 import torch
@@ -155,11 +155,11 @@ class AugmentedDataset(Dataset):  # type: ignore[type-arg]
         return len(self.base)
 
     # -- one item ----------------------------------------------------------------------
-    def __getitem__(self, key: int | Sequence[int]) -> dict[str, Any]:
-        if isinstance(key, (tuple, list)):
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
+        if isinstance(key, tuple):
             epoch, index = int(key[0]), int(key[1])
         else:
-            epoch, index = self.epoch, int(key)
+            epoch, index = self.epoch, operator.index(key)  # ints, numpy and torch integers
         raw = read_item(self.base[index], f"item {index} of the wrapped dataset")
         audio = at_rate(raw, self.sample_rate)
         if self.validation:

@@ -88,7 +88,7 @@ class AudiomentationsNode(Node):
 
     def to_dict(self) -> dict[str, Any]:
         cls = type(self.transform)
-        init = getattr(self.transform, "get_transform_init_args", lambda: {})()
+        init: dict[str, Any] = getattr(self.transform, "get_transform_init_args", lambda: {})()
         return {"type": "audiomentations", "class": f"{cls.__module__}.{cls.__qualname__}",
                 "init": {k: v for k, v in init.items() if isinstance(v, (int, float, str, bool, type(None)))}}
 

@@ -271,13 +271,13 @@ class Decided(Node):
         else:
             picks = []
             for g in generators:
-                k = read_choice(self.slot, g)
-                if k is None:
+                choice = read_choice(self.slot, g)
+                if choice is None:
                     raise RuntimeError(
                         f"The device part of split node {self.slot!r} needs the branch its CPU part drew; "
                         "run it through audiostress.augment.DeviceAugment with the batch from pad_collate"
                     )
-                picks.append(k)
+                picks.append(choice)
         return _run_picks(self.nodes, picks, audio, sample_rate, generators, lengths)
 
     def children(self) -> tuple[Node, ...]:
