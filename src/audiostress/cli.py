@@ -146,7 +146,7 @@ def demo_cmd(out: str, quiet: bool) -> None:
 
 
 def _trust_help() -> str:
-    from .detectors.factory import TRUST_CHECKPOINT_HELP
+    from ._trust import TRUST_CHECKPOINT_HELP
 
     return TRUST_CHECKPOINT_HELP
 
@@ -256,6 +256,19 @@ def merge_cmd(out: str, shard_dirs: tuple[str, ...]) -> None:
             merge_sweeps(out, shard_dirs)
     except (ValueError, RuntimeError, OSError) as exc:
         raise fail(exc) from exc
+
+
+def _register_command_groups() -> None:
+    """Commands that live in their own modules (gates, augmentation cache) join the group here."""
+    from .cli_cache import cache
+    from .cli_gates import baseline_cmd, check_cmd
+
+    main.add_command(check_cmd)
+    main.add_command(baseline_cmd)
+    main.add_command(cache)
+
+
+_register_command_groups()
 
 
 if __name__ == "__main__":  # pragma: no cover

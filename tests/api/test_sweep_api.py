@@ -36,6 +36,13 @@ def test_import_is_light_and_every_public_name_resolves() -> None:
     assert out[1:] == ["[]"] and int(out[0]) >= 15
 
 
+def test_cli_help_does_not_load_torch() -> None:
+    code = "import sys\nfrom audiostress.cli import main\nassert 'torch' not in sys.modules, sorted(m for m in sys.modules if m.startswith('torch'))[:3]\n"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    help_text = subprocess.run([sys.executable, "-m", "audiostress.cli", "--help"], capture_output=True, text=True, check=True).stdout
+    assert all(cmd in help_text for cmd in ("sweep", "replay", "check", "baseline", "cache", "merge", "report", "demo"))
+
+
 def test_sweep_frames_have_clips_times_cells_rows_and_match_load_results(tmp_path: Path, dataset_dir: Path, grid_path: Path) -> None:
     res = run(dataset_dir, grid_path, out=tmp_path / "run")
     scores = res.to_pandas()

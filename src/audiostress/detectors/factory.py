@@ -22,17 +22,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from .._trust import TRUST_CHECKPOINT_HELP
 from .base import DetectorLoadError
 from .grammar import is_path_spec, split_factory_spec
 from .loaded import Loaded, sha256_of
 
 #: Help text of the CLI flag ``--trust-checkpoint`` (the sweep command uses this constant).
-TRUST_CHECKPOINT_HELP = (
-    "Allow checkpoints that are full Python pickles (torch.load with weights_only=False). "
-    "Unpickling can execute arbitrary code hidden in the file, so only use this for "
-    "checkpoints you made yourself or fully trust. Without it, only plain state dicts "
-    "(tensors, numbers, strings, containers) are loaded."
-)
 #: Keys under which training scripts commonly nest the state dict.
 _NESTED_KEYS = ("state_dict", "model_state_dict", "model", "net", "module")
 
