@@ -31,6 +31,9 @@ class Scored:
     raw_score: float
     p_fake: float
     measured_snr_db: float | None
+    #: The detector's time on this clip (ms) and the clip's duration (s), when the row records them.
+    detect_ms: float | None = None
+    audio_s: float | None = None
 
 
 @dataclass
@@ -129,7 +132,10 @@ def build_table(rows: Sequence[ScoreRow | Mapping[str, Any]], cells: Sequence[Ma
         raw, p = _float_or_none(row.get("raw_score")), _float_or_none(row.get("p_fake"))
         problem = str(error) if error not in (None, "") else _score_problem(raw, p)
         if problem is None and raw is not None and p is not None:
-            table.ok[cell_id][clip_id] = Scored(raw, p, _float_or_none(row.get("measured_snr_db")))
+            table.ok[cell_id][clip_id] = Scored(
+                raw, p, _float_or_none(row.get("measured_snr_db")),
+                _float_or_none(row.get("detect_ms")), _float_or_none(row.get("audio_s")),
+            )  # fmt: skip
             continue
         table.errors.append({"clip_id": clip_id, "cell_id": cell_id, "error": problem or "missing score"})
         table.error_counts[cell_id] += 1

@@ -32,6 +32,7 @@ __all__ = [
     "percentile_interval",
     "resample_weights",
     "weighted_eers",
+    "weighted_means",
 ]
 
 #: Resamples processed at once: bounds memory at ~CHUNK x N x 8 bytes per array.
@@ -100,6 +101,22 @@ def weighted_eers(scores: ArrayLike, labels: ArrayLike, weights: np.ndarray) -> 
         spoof_below = below >> _PACK_SHIFT
         eers[lo : lo + _CHUNK], _ = eer_from_counts(bona_below, spoof_below, n_bona, n_spoof)
     return eers
+
+
+def weighted_means(values: ArrayLike, weights: np.ndarray) -> np.ndarray:
+    """Mean of per-clip ``values`` in every resample (row of ``weights``), ``[n]``.
+
+    Reuses the EER's resamples for a per-clip statistic such as ``|Δp|`` or a flip
+    indicator: resample ``b``'s mean is ``weights[b] @ values / weights[b].sum()``.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if weights.ndim != 2 or v.ndim != 1 or weights.shape[1] != v.size:
+        raise ValueError(f"weighted_means: expected values [N] and weights [n, N], got {v.shape} and {weights.shape}")
+    totals = weights.sum(axis=1)
+    if (totals <= 0).any():
+        raise ValueError("weighted_means: every resample (row of `weights`) must draw at least one clip")
+    # einsum's own loop, not BLAS: a BLAS call leaves its thread pool spinning, which slows the EER work after it.
+    return np.einsum("ij,j->i", weights, v) / totals
 
 
 def bootstrap_eers(

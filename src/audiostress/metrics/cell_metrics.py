@@ -17,8 +17,9 @@ for a hypothetical ``max_drift``::
 >>> m = MetricInput(np.array([False, True]), raw=np.array([0.2, 0.9]), p=np.array([0.2, 0.9]))
 >>> compute_block(CLEAN, m)["eer"]
 0.0
->>> sorted(metric_names(CLEAN))
-['act_dcf', 'auroc', 'eer', 'eer_threshold', 'min_dcf', 'threshold']
+>>> sorted(metric_names(CLEAN))  # doctest: +NORMALIZE_WHITESPACE
+['accuracy_at_threshold', 'act_dcf', 'auroc', 'cllr', 'eer', 'eer_threshold', 'fnr_at_threshold',
+ 'fpr_at_threshold', 'min_dcf', 'threshold']
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from .functional import (
     act_dcf,
     auroc,
     bayes_threshold,
+    cllr,
     compute_eer,
     error_rates_at,
     min_dcf,
@@ -82,6 +84,8 @@ class MetricInput:
     clean scores and ``clean_threshold`` is the clean block's operating threshold
     (``threshold``: strictly between the clean scores either side of the EER point);
     ``snr_db`` the cell's measured SNRs (``None`` where not measured).
+    ``declared_threshold``: the detector card's operating point on ``p_fake``
+    (``provenance.detector.output.threshold``), ``None`` when the card declares none.
     """
 
     def __init__(
@@ -95,11 +99,13 @@ class MetricInput:
         clean_threshold: float | None = None,
         snr_db: Sequence[float | None] = (),
         costs: Costs | None = None,
+        declared_threshold: float | None = None,
     ) -> None:
         self.labels, self.raw, self.p = labels, raw, p
         self.clean_raw, self.clean_p, self.clean_threshold = clean_raw, clean_p, clean_threshold
         self.snr_db = list(snr_db)
         self.costs = costs or Costs()
+        self.declared_threshold = declared_threshold
 
     @property
     def both_classes(self) -> bool:
@@ -117,6 +123,14 @@ class MetricInput:
             raise ValueError("MetricInput: this metric needs `clean_threshold`, the clean operating threshold; got None")
         return float(self.clean_threshold)
 
+    def card_threshold(self) -> float:
+        """The card's declared operating point on ``p_fake``; raises when the card declares none."""
+        if self.declared_threshold is None:
+            raise ValueError(
+                "MetricInput: this metric needs `declared_threshold` (the card's output.threshold on p_fake); got None"
+            )
+        return float(self.declared_threshold)
+
     def paired_clean(self) -> tuple[np.ndarray, np.ndarray]:
         """``(clean_raw, clean_p)``; raises when the block has no clean side (the clean block)."""
         if self.clean_raw is None or self.clean_p is None:
@@ -132,6 +146,8 @@ class Metric:
     (``None`` when undefined). ``blocks``: which blocks carry it. ``both_classes``:
     left ``None`` (the block's ``note`` says why) unless both classes are present.
     ``clean_threshold``: left ``None`` when the clean block has no threshold.
+    ``declared_threshold``: left ``None`` when the detector card declares no
+    ``output.threshold``.
     """
 
     name: str
@@ -139,6 +155,7 @@ class Metric:
     blocks: tuple[str, ...] = (CLEAN, CELL)
     both_classes: bool = False
     clean_threshold: bool = False
+    declared_threshold: bool = False
 
 
 def _delta_eer(m: MetricInput) -> float:
@@ -169,6 +186,19 @@ def _rate_at_clean_threshold(which: int) -> Callable[[MetricInput], float]:
     return lambda m: error_rates_at(m.raw, m.labels, m.threshold())[which]
 
 
+def _at_card_threshold(which: str) -> Callable[[MetricInput], float]:
+    """Accuracy, FPR or FNR of ``p_fake`` at the card's threshold (called spoof when ``p_fake >= threshold``)."""
+
+    def compute(m: MetricInput) -> float:
+        t = m.card_threshold()
+        if which == "accuracy":
+            return float(np.mean((m.p >= t) == m.labels)) if m.labels.size else math.nan
+        fpr, fnr = error_rates_at(m.p, m.labels, t)
+        return fpr if which == "fpr" else fnr
+
+    return compute
+
+
 def _median_snr(m: MetricInput) -> float | None:
     """Median of the finite measured SNRs (``+inf`` = audio unchanged, excluded)."""
     finite = [v for v in m.snr_db if v is not None and math.isfinite(v)]
@@ -194,6 +224,11 @@ METRICS: tuple[Metric, ...] = (
     Metric("fpr_at_clean_threshold", _rate_at_clean_threshold(0), blocks=(CELL,), clean_threshold=True),
     Metric("fnr_at_clean_threshold", _rate_at_clean_threshold(1), blocks=(CELL,), clean_threshold=True),
     Metric("measured_snr_db", _median_snr, blocks=(CELL,)),
+    Metric("cllr", lambda m: cllr(m.p, m.labels), both_classes=True),
+    # The card's operating point (on p_fake), when it declares one: the numbers a deployment lives with.
+    Metric("accuracy_at_threshold", _at_card_threshold("accuracy"), declared_threshold=True),
+    Metric("fpr_at_threshold", _at_card_threshold("fpr"), declared_threshold=True),
+    Metric("fnr_at_threshold", _at_card_threshold("fnr"), declared_threshold=True),
 )
 
 
@@ -216,8 +251,10 @@ def compute_block(block: str, data: MetricInput, metrics: Sequence[Metric] = MET
     for metric in metrics:
         if block not in metric.blocks:
             continue
-        usable = (not metric.both_classes or data.both_classes) and (
-            not metric.clean_threshold or data.clean_threshold is not None
+        usable = (
+            (not metric.both_classes or data.both_classes)
+            and (not metric.clean_threshold or data.clean_threshold is not None)
+            and (not metric.declared_threshold or data.declared_threshold is not None)
         )
         out[metric.name] = metric.compute(data) if usable else None
     return out

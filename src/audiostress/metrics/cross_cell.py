@@ -151,7 +151,7 @@ def _difference(a: float | None, b: float | None) -> float | None:
     return a - b if a is not None and b is not None else None
 
 
-def _table_series(cell: Mapping[str, Any], severity: int) -> str | None:
+def table_series(cell: Mapping[str, Any], severity: int) -> str | None:
     """The series a table-severity cell belongs to, or None for any other cell.
 
     A cell that carries ``series`` (metrics.json from this version on) is a point of
@@ -180,7 +180,7 @@ def _severity_eers(cells: Sequence[Mapping[str, Any]]) -> dict[str, dict[int, fl
         sev, eer = cell.get("severity"), cell.get("eer")
         if not isinstance(sev, int) or isinstance(sev, bool) or sev not in TABLE_SEVERITIES:
             continue
-        series = _table_series(cell, sev)
+        series = table_series(cell, sev)
         if eer is None or not math.isfinite(eer) or series is None:
             continue
         out.setdefault(series, {})[sev] = float(eer)

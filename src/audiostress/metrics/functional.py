@@ -59,6 +59,7 @@ __all__ = [
     "act_dcf",
     "auroc",
     "bayes_threshold",
+    "cllr",
     "codec_pair_delta",
     "compute_eer",
     "corruption_error",
@@ -74,6 +75,8 @@ __all__ = [
 P_SPOOF = 0.05
 C_MISS = 1.0
 C_FA = 10.0
+#: ``p_fake`` is clipped to ``[CLLR_EPS, 1 - CLLR_EPS]`` before it becomes a log-likelihood ratio (Cllr).
+CLLR_EPS = 1e-12
 
 
 def det_curve(scores: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -242,3 +245,32 @@ def error_rates_at(scores: ArrayLike, labels: ArrayLike, threshold: float) -> tu
     fpr = float(called[bona].mean()) if bona.any() else math.nan
     fnr = float((~called[y]).mean()) if y.any() else math.nan
     return fpr, fnr
+
+
+def cllr(p_fake: ArrayLike, labels: ArrayLike, *, eps: float = CLLR_EPS) -> float:
+    """Log-likelihood-ratio cost (ASVspoof 5 secondary metric), in bits.
+
+    ``p_fake`` is read as a calibrated posterior under an even prior, so the
+    natural-log likelihood ratio for spoof is ``L = ln(p / (1 - p))``, with ``p``
+    clipped to ``[eps, 1 - eps]``::
+
+        Cllr = 1/2 * [ mean_spoof log2(1 + e^-L) + mean_bonafide log2(1 + e^L) ]
+
+    0 for a perfectly separating, confident detector; 1 for one that always says
+    ``p = 0.5``; above 1 when confident and wrong.
+
+    >>> cllr([0.5, 0.5], [0, 1])
+    1.0
+    >>> round(cllr([0.1, 0.9], [0, 1]), 4)
+    0.152
+    """
+    p, y = as_scores_labels(p_fake, labels, "cllr")
+    require_both_classes(y, "cllr")
+    if not 0.0 < eps < 0.5:
+        raise ValueError(f"cllr: expected `eps` in (0, 0.5), got {eps}")
+    q = np.clip(p, eps, 1.0 - eps)
+    llr = np.log(q) - np.log1p(-q)
+    # log2(1 + e^x) = logaddexp(0, x) / ln 2, stable for large |x|.
+    spoof_cost = np.logaddexp(0.0, -llr[y]).mean() / math.log(2.0)
+    bona_cost = np.logaddexp(0.0, llr[~y]).mean() / math.log(2.0)
+    return float(0.5 * (spoof_cost + bona_cost))

@@ -37,12 +37,26 @@ Choices, applied to every cell:
   first, the first 5 cells and clip ids). ``warnings`` lists strings to show the
   user, e.g. clean scores that look inverted (AUROC < 0.5 or EER > 0.5).
 - **Bootstrap.** Stratified, clip-level, ``n_bootstrap`` resamples drawn from
-  ``numpy.random.default_rng(seed)``; ``eer_ci95`` and the paired ``delta_eer_ci95``
-  come from the same resamples. The draws depend only on (seed, n, labels of the
+  ``numpy.random.default_rng(seed)``; ``eer_ci95``, the paired ``delta_eer_ci95``,
+  ``drift_ci95`` (of ``drift_mean_abs``) and ``flip_rate_ci95`` (at the clean
+  threshold) come from the same resamples. The draws depend only on (seed, n, labels of the
   paired clips in clip-id order), so every cell on the same clips shares them
   (common random numbers; the clean side is computed once) and a cell's CI equals
   ``bootstrap_eer_ci(cell_raw, labels, n=n_bootstrap, seed=seed)`` on its paired
   clips, whatever else is in the grid. ``n_bootstrap=0`` disables CIs (null).
+- **Calibration.** ``cllr`` (bits) reads ``p_fake`` as a posterior under an even
+  prior (:func:`~audiostress.metrics.functional.cllr`), for clean and every cell.
+- **Declared threshold.** When the card declares ``output.threshold``
+  (``provenance.detector.output.threshold``, on ``p_fake``), every block has
+  ``accuracy_at_threshold``, ``fpr_at_threshold`` and ``fnr_at_threshold``: a clip
+  is called spoof when ``p_fake >= threshold``. Without one they are null.
+- **Latency.** ``latency_ms_per_audio_s`` per block (the block's scored rows, the
+  unpaired ones included) and top-level ``latency: {ms_per_audio_s}`` over every
+  scored row: detector ms per second of audio (:mod:`.latency`); null for rows
+  that do not record ``detect_ms``/``audio_s``.
+- **Fragility.** Top-level ``fragility``: per clip and per severity series, the
+  mildest severity that flips the clip's decision at ``clean.threshold``, the
+  distribution over clips and the most fragile clips (:mod:`.fragility`).
 - **measured_snr_db.** Median over the paired clips of the finite measured SNRs
   (``+inf`` = audio unchanged, excluded); null when none is finite.
 - **Degenerate cells.** With a class missing, EER/AUROC/DCF are null and ``note``
@@ -82,8 +96,9 @@ from .._version import __version__
 from ..runners.rows import ScoreRow
 from ._atomic import write_atomic
 from ._table import CLEAN_CELL_ID, Paired, Table, build_table, json_safe, paired
-from .bootstrap import percentile_interval, resample_weights, weighted_eers
+from .bootstrap import percentile_interval, resample_weights, weighted_eers, weighted_means
 from .cell_metrics import CELL, CLEAN, Costs, MetricInput, compute_block, metric_names
+from .coverage import coverage_block, dataset_problems
 from .cross_cell import (
     codec_pair_block,
     corruption_error_block,
@@ -92,7 +107,9 @@ from .cross_cell import (
     per_attack_delta_block,
 )
 from .diagnostics import SMALL_N, dataset_problem_errors, group_errors, inverted_warning, is_small_n
+from .fragility import fragility_block
 from .functional import C_FA, C_MISS, P_SPOOF
+from .latency import ms_per_audio_s
 
 __all__ = ["SCHEMA_VERSION", "SMALL_N", "build_metrics", "write_metrics"]
 
@@ -130,8 +147,26 @@ class _BootstrapCache:
         return entry
 
 
+def declared_threshold(provenance: Mapping[str, Any]) -> float | None:
+    """The card's operating point on p_fake, ``provenance["detector"]["output"]["threshold"]``, or ``None``."""
+    detector = provenance.get("detector")
+    output = detector.get("output") if isinstance(detector, Mapping) else None
+    value = output.get("threshold") if isinstance(output, Mapping) else None
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+        raise ValueError(
+            f"build_metrics: provenance.detector.output.threshold must be null or a number in [0, 1] (on p_fake), "
+            f"got {value!r}; fix output.threshold in the detector card"
+        )
+    return float(value)
+
+
 class _Settings:
-    def __init__(self, p_spoof: float, c_miss: float, c_fa: float, n_bootstrap: int, seed: int) -> None:
+    def __init__(
+        self, p_spoof: float, c_miss: float, c_fa: float, n_bootstrap: int, seed: int, threshold: float | None = None
+    ) -> None:
+        self.declared_threshold = threshold
         self.costs = Costs(p_spoof, c_miss, c_fa)
         self.act_threshold_p = self.costs.act_threshold_p  # bayes_threshold checks the costs here
         self.n_bootstrap, self.seed = int(n_bootstrap), int(seed)
@@ -147,6 +182,9 @@ class _Settings:
                 "raw_score called spoof at the EER point and the highest called bona fide, so no clean clip sits on "
                 "it; clean.eer_threshold is the EER point's own threshold (a clip's score)"
             ),
+            "declared_threshold": self.declared_threshold,
+            "declared_threshold_rule": "accuracy/fpr/fnr_at_threshold: called spoof when p_fake >= declared_threshold",
+            "latency": "latency_ms_per_audio_s = sum(detect_ms) / sum(audio_s) over scored rows",
             "small_n": SMALL_N,
             "eer_definition": "ASVspoof compute_eer: (FPR+FNR)/2 where |FPR-FNR| is minimal, ties grouped",
             "p_spoof": self.costs.p_spoof,
@@ -154,7 +192,10 @@ class _Settings:
             "c_fa": self.costs.c_fa,
             "act_dcf_threshold_p_fake": self.act_threshold_p,
             "n_bootstrap": self.n_bootstrap,
-            "bootstrap": "stratified by class, clip-level, percentile; paired for delta_eer",
+            "bootstrap": (
+                "stratified by class, clip-level, percentile; paired for delta_eer; drift_ci95 (of drift_mean_abs) "
+                "and flip_rate_ci95 on the same resamples"
+            ),
             "ci_level": CI_LEVEL,
             "seed": self.seed,
         }
@@ -179,12 +220,13 @@ def _clean_block(table: Table, st: _Settings) -> dict[str, Any]:
         "errors": table.error_counts.get(CLEAN_CELL_ID, 0),
         **dict.fromkeys(metric_names(CLEAN)),
         "eer_ci95": None, "note": None,
+        "latency_ms_per_audio_s": ms_per_audio_s(scored.values()),
     }
     if CLEAN_CELL_ID not in table.cells:
         block["note"] = "no clean cell in this sweep"
         return block
     block["note"] = _class_note(n_bona, n_spoof)
-    block.update(compute_block(CLEAN, MetricInput(y, raw, p, costs=st.costs)))
+    block.update(compute_block(CLEAN, MetricInput(y, raw, p, costs=st.costs, declared_threshold=st.declared_threshold)))
     if block["note"] is None and st.n_bootstrap:
         _, eers = st.cache.get(ids, y, raw)
         block["eer_ci95"] = list(percentile_interval(eers, CI_LEVEL))
@@ -219,7 +261,8 @@ def _cell_block(table: Table, cell_id: str, clean_threshold: float | None, st: _
         "errors": table.error_counts.get(cell_id, 0),
         "n_unpaired": len(table.ok.get(cell_id, {})) - len(pr.clip_ids),
         **dict.fromkeys(metric_names(CELL)),
-        "eer_ci95": None, "delta_eer_ci95": None,
+        "eer_ci95": None, "delta_eer_ci95": None, "drift_ci95": None, "flip_rate_ci95": None,
+        "latency_ms_per_audio_s": ms_per_audio_s(table.ok.get(cell_id, {}).values()),
         "note": None,
     }
     if not pr.clip_ids:
@@ -230,7 +273,7 @@ def _cell_block(table: Table, cell_id: str, clean_threshold: float | None, st: _
         return block
     data = MetricInput(
         y, pr.cell_raw, pr.cell_p, clean_raw=pr.clean_raw, clean_p=pr.clean_p,
-        clean_threshold=clean_threshold, snr_db=pr.snr_db, costs=st.costs,
+        clean_threshold=clean_threshold, snr_db=pr.snr_db, costs=st.costs, declared_threshold=st.declared_threshold,
     )  # fmt: skip
     block.update(compute_block(CELL, data))
     block["note"] = _class_note(n_bona, n_spoof)
@@ -239,55 +282,12 @@ def _cell_block(table: Table, cell_id: str, clean_threshold: float | None, st: _
         cell_b = weighted_eers(pr.cell_raw, y, weights)
         block["eer_ci95"] = list(percentile_interval(cell_b, CI_LEVEL))
         block["delta_eer_ci95"] = list(percentile_interval(cell_b - clean_b, CI_LEVEL))
+        # Per-clip statistics on the very same resamples (a matrix-vector product each).
+        block["drift_ci95"] = list(percentile_interval(weighted_means(np.abs(pr.cell_p - pr.clean_p), weights), CI_LEVEL))
+        if clean_threshold is not None:
+            flips = (pr.clean_raw >= clean_threshold) != (pr.cell_raw >= clean_threshold)
+            block["flip_rate_ci95"] = list(percentile_interval(weighted_means(flips, weights), CI_LEVEL))
     return block
-
-
-def _count(value: Any) -> int | None:
-    return int(value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0 else None
-
-
-def _dataset_problems(provenance: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """``provenance["dataset_problems"]``: the dataset rows that never became clips (``[]`` when absent)."""
-    problems = provenance.get("dataset_problems")
-    return [p for p in problems if isinstance(p, Mapping)] if isinstance(problems, list) else []
-
-
-def _clips_expected(provenance: Mapping[str, Any], skipped: int) -> int | None:
-    """The dataset's clips (``provenance["dataset"]["n"]``) plus its ``skipped`` rows, when recorded."""
-    dataset = provenance.get("dataset")
-    n = _count(dataset.get("n")) if isinstance(dataset, Mapping) else None
-    return n + skipped if n is not None else None
-
-
-def _coverage(table: Table, provenance: Mapping[str, Any]) -> dict[str, Any]:
-    """Scored / failed / skipped / missing (clip, cell) pairs.
-
-    Clips are counted from the rows; when the provenance records the dataset's
-    size, pairs are expected for that many clips plus the dataset rows that never
-    became clips (``clips_expected``), so clips with no row at all (another
-    shard's, or never reached) count as missing and skipped rows as skipped.
-    """
-    skipped = len(_dataset_problems(provenance))
-    clips_expected = _clips_expected(provenance, skipped)
-    clips = len(table.labels)
-    n_cells = len(table.cells)
-    ok = sum(len(v) for v in table.ok.values())
-    failed = len(table.errors)
-    expected = max(clips + skipped, clips_expected or 0) * n_cells
-    return {
-        "clips": clips,
-        "clips_expected": clips_expected,
-        "clips_skipped": skipped,
-        "cells": n_cells,
-        "pairs_expected": expected,
-        "pairs_scored": ok,
-        "pairs_failed": failed,
-        "pairs_skipped": skipped * n_cells,
-        "pairs_missing": expected - ok - failed - skipped * n_cells,
-        "pairs_retried": table.retried,
-        "fraction_scored": ok / expected if expected else None,
-        "clips_failed_clean": table.error_counts.get(CLEAN_CELL_ID, 0),
-    }
 
 
 def _warnings(clean: Mapping[str, Any]) -> list[str]:
@@ -335,13 +335,15 @@ def build_metrics(
     ``{}`` without attack metadata), ``per_attack_counts`` (``{cell_id: {attack:
     {n_bonafide, n_spoof, small_n}}}``), ``per_attack_delta`` (``{cell_id: {attack:
     ΔEER}}``, corrupted cells, cell minus clean on the same paired clips),
-    ``error_summary`` (``[{error, count, cells, clip_ids}]``) and ``warnings``
-    (``[str]``). ``provenance["dataset_problems"]`` (``[{row, message, clip_id?}]``)
+    ``error_summary`` (``[{error, count, cells, clip_ids}]``), ``warnings``
+    (``[str]``), ``latency`` (``{ms_per_audio_s}``, detector time over every scored
+    row) and ``fragility`` (:mod:`audiostress.metrics.fragility`; null without a
+    clean threshold or a severity series). ``provenance["dataset_problems"]`` (``[{row, message, clip_id?}]``)
     adds one error per skipped dataset row.
     """
     if int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
         raise ValueError(f"build_metrics: expected `n_bootstrap` >= 0, got {n_bootstrap}")
-    st = _Settings(p_spoof, c_miss, c_fa, n_bootstrap, seed)
+    st = _Settings(p_spoof, c_miss, c_fa, n_bootstrap, seed, declared_threshold(provenance))
     table = build_table(rows, cells)
     clean = _clean_block(table, st)
     cell_blocks = [
@@ -350,12 +352,12 @@ def build_metrics(
     corruption_errors, reference_summary = (
         corruption_error_block(cell_blocks, clean["eer"], reference) if reference is not None else (None, None)
     )
-    errors = [*table.errors, *dataset_problem_errors(_dataset_problems(provenance))]
+    errors = [*table.errors, *dataset_problem_errors(dataset_problems(provenance))]
     metrics: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "provenance": _provenance(provenance, seed),
         "settings": st.as_dict(),
-        "coverage": _coverage(table, provenance),
+        "coverage": coverage_block(table, provenance),
         "clean": clean,
         "cells": cell_blocks,
         "errors": errors,
@@ -367,6 +369,8 @@ def build_metrics(
         "codec_pair": codec_pair_block(table, codec_pair_cells) if codec_pair_cells is not None else None,
         "corruption_errors": corruption_errors,
         "corruption_error_reference": reference_summary,
+        "latency": {"ms_per_audio_s": ms_per_audio_s(s for scored in table.ok.values() for s in scored.values())},
+        "fragility": fragility_block(table, clean["threshold"]),
     }
     return json_safe(metrics)
 
