@@ -8,7 +8,11 @@ the context (the report reads ``metrics.json``). A new output format is one
 more entry in ``EXPORTERS``.
 
 >>> [e.name for e in EXPORTERS]
-['scores.csv', 'metrics.json', 'report']
+['scores.csv', 'metrics.json', 'listen', 'report']
+
+``listen`` writes the report's listening excerpts (``listen/``, see
+``runners/listen.py``) by replaying pairs; it belongs to the report and is left
+out with it (``report=False``).
 """
 
 from __future__ import annotations
@@ -86,6 +90,14 @@ def write_report_files(out: Path) -> Path | None:
     return write_report([out])
 
 
+def _listen(ctx: ExportContext) -> Path | None:
+    from .listen import write_listening
+
+    if ctx.metrics is None:
+        return None
+    return write_listening(ctx.out, ctx.rows, ctx.metrics)
+
+
 def _report(ctx: ExportContext) -> Path | None:
     return write_report_files(ctx.out)
 
@@ -94,10 +106,11 @@ def _report(ctx: ExportContext) -> Path | None:
 EXPORTERS: tuple[Exporter, ...] = (
     Exporter("scores.csv", _scores_csv),
     Exporter("metrics.json", _metrics_json),
+    Exporter("listen", _listen),
     Exporter("report", _report),
 )
-#: The data exporters (the report left out), as ``report=False`` runs them.
-DATA_EXPORTERS: tuple[Exporter, ...] = tuple(e for e in EXPORTERS if e.name != "report")
+#: The data exporters (the listening excerpts and the report left out), as ``report=False`` runs them.
+DATA_EXPORTERS: tuple[Exporter, ...] = tuple(e for e in EXPORTERS if e.name not in ("listen", "report"))
 
 
 def run_exporters(context: ExportContext, exporters: Sequence[Exporter] = EXPORTERS) -> ExportContext:
