@@ -2,8 +2,10 @@
 
 The page embeds every figure as a base64 PNG (the SVGs sit next to it in
 ``plots/`` for papers), carries its own CSS and a few lines of vanilla JS
-(table sorting and an image-load check that sets ``data-images-*`` on
-``<body>``), and loads nothing from the network.
+(table sorting, and load checks that set ``data-images-*`` and
+``data-audio-*`` on ``<body>``), and loads nothing from the network. The
+listening players embed the excerpts of ``listen/`` as ``data:`` URIs, bounded
+by ``listen_html.MAX_AUDIO_BYTES``.
 
 Every file is written atomically (a temporary file in the same folder, then
 ``os.replace``), so a full disk or a crash leaves the previous file whole and no
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from .._version import __version__
 from ..metrics._atomic import write_atomic
+from .headline import failed_html, what_next_html, worst_html
 from .html_sections import (
     errors_html,
     esc,
@@ -36,6 +39,7 @@ from .html_sections import (
     summary_card,
     warnings_banner,
 )
+from .listen_html import listen_html
 from .load import ReportError, Sweep, load_sweeps
 from .plots import PlotFile, curve_plots
 from .plots_scores import score_plots
@@ -132,7 +136,9 @@ def render_html(sweeps: Sequence[Sweep], files: Sequence[PlotFile], out: Path) -
     multi = len(sweeps) > 1
     partial = any(s.partial for s in sweeps)
     title = f"audiostress report: {names}" + (" (partial)" if partial else "")
-    summary = (ranking_html(sweeps) if multi else "") + "".join(summary_card(s) for s in sweeps)
+    summary = (ranking_html(sweeps) if multi else "") + "".join(
+        summary_card(s) + f'<div class="card headline"><h3>{esc(s.name)}: where it breaks</h3>'
+        f"{failed_html(s)}{worst_html(s)}{what_next_html(s)}</div>" for s in sweeps)
     extra = "".join(extra_blocks_html(s) for s in sweeps)
     provenance = "".join(provenance_html(s) for s in sweeps)
     banners = "".join(warnings_banner(s, multi) for s in sweeps)
@@ -145,10 +151,11 @@ def render_html(sweeps: Sequence[Sweep], files: Sequence[PlotFile], out: Path) -
 <body data-partial="{int(partial)}">
 <header><h1>{esc(title)}</h1>
 <p class="sub">Robustness of {len(sweeps)} detector{"s" if multi else ""} under corruptions and codecs · audiostress {esc(__version__)}</p>
-<nav><a href="#summary">Summary</a> · <a href="#plots">Plots</a> · <a href="#metrics">Metrics</a> · <a href="#errors">Errors</a> · <a href="#provenance">Provenance</a></nav></header>
+<nav><a href="#summary">Summary</a> · <a href="#listen">Listen</a> · <a href="#plots">Plots</a> · <a href="#metrics">Metrics</a> · <a href="#errors">Errors</a> · <a href="#provenance">Provenance</a></nav></header>
 <main>
 {banners}
 <section id="summary"><h2>Summary</h2>{summary}{extra}</section>
+<section id="listen"><h2>Listen to the failures</h2>{listen_html(sweeps, out)}</section>
 <section id="plots"><h2>Plots</h2>{_plots_html(files, out)}</section>
 <section id="metrics"><h2>Metrics per cell</h2><p>Click a column header to sort. Rates are fractions in [0, 1];
 ΔEER is the cell's EER minus the clean EER on the same clips; τ is the clean EER threshold.</p>{metrics_table(sweeps)}</section>
@@ -183,6 +190,12 @@ figure{margin:14px 0 22px}figure img{max-width:100%;height:auto;border:1px solid
 figcaption{font-size:13px;color:#3c4650;margin-top:4px}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:3px 14px}dt{font-weight:600}dd{margin:0;word-break:break-word}
 pre{background:#f3f5f7;padding:10px;overflow:auto;max-height:420px;font-size:12px}
+.failed{background:#fde2e1;border:1px solid #c0392b;color:#8b1a1a;border-radius:6px;padding:8px 14px;margin:10px 0}
+tr.failed-row td{background:#fde2e1;color:#8b1a1a}
+.worst-row{display:flex;flex-wrap:wrap;gap:10px 24px}.worst h4{margin:6px 0 4px;font-size:13px}
+.next{background:#eef6ff;border:1px solid #9cc3ea;border-radius:6px;padding:8px 14px;margin:10px 0}
+table.listen audio{width:220px;height:32px}code.cmd{font-size:11px;word-break:break-all}
+details{margin:6px 0}summary{cursor:pointer}
 """
 
 # Sorting: numeric columns compare data-sort (when a cell has one, e.g. a CI's lower bound) else data-value
@@ -201,4 +214,10 @@ document.querySelectorAll("table.sortable").forEach(function(t){
 window.addEventListener("load",function(){var imgs=document.images,ok=0;
   for(var k=0;k<imgs.length;k++){if(imgs[k].complete&&imgs[k].naturalWidth>0)ok++;}
   document.body.setAttribute("data-images-total",imgs.length);document.body.setAttribute("data-images-loaded",ok);});
+(function(){var auds=document.querySelectorAll("audio"),ok=0,bad=0;
+  function mark(){document.body.setAttribute("data-audio-total",auds.length);
+    document.body.setAttribute("data-audio-loaded",ok);document.body.setAttribute("data-audio-failed",bad);}
+  auds.forEach(function(a){if(a.readyState>=1){ok++;return;}
+    a.addEventListener("loadedmetadata",function(){ok++;mark();},{once:true});
+    a.addEventListener("error",function(){bad++;mark();},{once:true});});mark();})();
 """

@@ -16,7 +16,6 @@ from ..metrics.diagnostics import SMALL_N, group_errors
 from .load import Sweep
 from .run_info import corrupt_rate, corrupt_rate_text, detector_input_text, hz_suffix
 from .tables import (
-    METRIC_COLUMNS,
     SMALL_N_MARK,
     codec_pair,
     coverage_text,
@@ -25,6 +24,7 @@ from .tables import (
     fmt_ci,
     fmt_num,
     is_number,
+    metric_columns,
     ranking,
     worst_cells,
 )
@@ -97,7 +97,8 @@ def summary_card(sweep: Sweep) -> str:
         f'<div><span class="k">clean EER 95% CI</span><span class="v" data-key="clean_eer_ci95">'
         f'{fmt_ci(clean.get("eer_ci95"))}{small_n_mark(clean)}</span></div>'
         f'<div><span class="k">clean minDCF</span><span class="v">{fmt_num(clean.get("min_dcf"), 4)}</span></div>'
-        f'<div><span class="k">clips (bona fide / spoof)</span><span class="v">{esc(clean.get("n", "–"))} '
+        + _optional_stats(sweep)
+        + f'<div><span class="k">clips (bona fide / spoof)</span><span class="v">{esc(clean.get("n", "–"))} '
         f'({esc(clean.get("n_bonafide", "–"))} / {esc(clean.get("n_spoof", "–"))})</span></div>'
         f"</div>"
     )
@@ -119,6 +120,27 @@ def summary_card(sweep: Sweep) -> str:
     return (f'<div class="card"><h3>{esc(sweep.name)}</h3>{partial_banner(sweep)}{stats}{worst_html}{legend}'
             f"{codec_pair_html(sweep)}<p><strong>Coverage</strong>: {cov_text or 'n/a'}</p>"
             f"{run_settings_html(sweep)}</div>")
+
+
+def _optional_stats(sweep: Sweep) -> str:
+    """Clean Cllr, overall latency and the card's declared threshold with its metrics, when metrics.json has them."""
+    clean, out = sweep.clean, []
+    latency = sweep.metrics.get("latency")
+    settings = sweep.metrics.get("settings")
+    declared = settings.get("declared_threshold") if isinstance(settings, dict) else None
+    items = [("clean Cllr (bits)", "clean_cllr", clean.get("cllr")),
+             ("detector ms per audio s", "latency", latency.get("ms_per_audio_s") if isinstance(latency, dict) else None)]
+    if is_number(declared):
+        items += [(f"clean accuracy at card threshold p ≥ {fmt_num(declared, 3)}", "clean_accuracy_at_threshold",
+                   clean.get("accuracy_at_threshold")),
+                  ("clean FPR / FNR at card threshold", "clean_fpr_fnr_at_threshold",
+                   f"{fmt_num(clean.get('fpr_at_threshold'), 3)} / {fmt_num(clean.get('fnr_at_threshold'), 3)}")]
+    for title, key, value in items:
+        if value is not None:
+            shown = value if isinstance(value, str) else fmt_num(value, 4)
+            out.append(f'<div><span class="k">{esc(title)}</span><span class="v" data-key="{key}" '
+                       f'data-value="{esc(value)}">{shown}</span></div>')
+    return "".join(out)
 
 
 def codec_pair_html(sweep: Sweep) -> str:
@@ -178,15 +200,19 @@ def _slug(sweep: Sweep) -> str:
 def metrics_table(sweeps: Sequence[Sweep]) -> str:
     """Every cell of every sweep; click a header to sort (numeric columns by their exact value)."""
     multi = len(sweeps) > 1
+    columns = metric_columns([c for s in sweeps for c in s.cells])
     head = ('<th data-kind="text">detector</th>' if multi else "") + "".join(
-        f'<th data-kind="{"num" if kind in ("num", "ci") else "text"}">{esc(title)}</th>' for _, title, kind in METRIC_COLUMNS)
+        f'<th data-kind="{"num" if kind in ("num", "ci") else "text"}">{esc(title)}</th>' for _, title, kind in columns)
     rows = []
     for sweep in sweeps:
         for cell in sweep.cells:
             tds = [f'<td data-value="{esc(sweep.name)}">{esc(sweep.name)}</td>'] if multi else []
             rate = corrupt_rate(sweep)
-            for key, _, kind in METRIC_COLUMNS:
+            failed = cell.get("n") == 0 and is_number(cell.get("errors")) and cell["errors"] > 0
+            for key, _, kind in columns:
                 value = cell.get(key)
+                if key == "note" and failed:
+                    value = f"FAILED: every clip failed ({first_error(sweep, cell)})"
                 if key == "family" and not value:
                     value = family_of(cell)
                 if key == "params":
@@ -206,10 +232,23 @@ def metrics_table(sweeps: Sequence[Sweep]) -> str:
                                f"{fmt_ci(value)}{small_n_mark(cell)}</td>")
                 else:
                     tds.append(f'<td data-key="{key}" data-value="{esc(value)}">{esc(value)}</td>')
-            rows.append(f'<tr data-cell-id="{esc(cell.get("cell_id"))}" data-detector="{esc(sweep.name)}">{"".join(tds)}</tr>')
+            cls = ' class="failed-row" data-failed="1"' if failed else ""
+            rows.append(f'<tr{cls} data-cell-id="{esc(cell.get("cell_id"))}" data-detector="{esc(sweep.name)}">{"".join(tds)}</tr>')
     legend = small_n_legend([c for s in sweeps for c in s.cells])
     return (f'<div class="scroll"><table class="sortable" id="metrics-table"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table></div>{legend}")
+
+
+def first_error(sweep: Sweep, cell: dict[str, Any]) -> str:
+    """The first error message metrics.json lists for ``cell`` (its note when none is listed)."""
+    cid = cell.get("cell_id")
+    for e in sweep.metrics.get("errors") or []:
+        if isinstance(e, dict) and e.get("cell_id") == cid and e.get("error"):
+            return str(e["error"])
+    for g in error_groups(sweep):
+        if cid in (g.get("cells") or []):
+            return str(g.get("error"))
+    return str(cell.get("note") or "no message recorded")
 
 
 def error_groups(sweep: Sweep) -> list[dict[str, Any]]:

@@ -345,14 +345,30 @@ METRIC_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("auroc", "AUROC", "num"),
     ("min_dcf", "minDCF", "num"),
     ("act_dcf", "actDCF", "num"),
+    ("cllr", "Cllr (bits)", "num"),
     ("drift_mean_abs", "drift |Δp|", "num"),
+    ("drift_ci95", "drift 95% CI", "ci"),
     ("drift_mean_signed", "drift Δp", "num"),
     ("flip_rate", "flip rate", "num"),
+    ("flip_rate_ci95", "flip rate 95% CI", "ci"),
     ("fpr_at_clean_threshold", "FPR@τ", "num"),
     ("fnr_at_clean_threshold", "FNR@τ", "num"),
+    ("accuracy_at_threshold", "accuracy@card", "num"),
+    ("fpr_at_threshold", "FPR@card", "num"),
+    ("fnr_at_threshold", "FNR@card", "num"),
+    ("latency_ms_per_audio_s", "ms per audio s", "num"),
     ("measured_snr_db", "SNR (dB)", "num"),
     ("note", "note", "text"),
 )
+#: Columns shown only when some cell of the sweeps has a value (keys later metrics.json files added).
+OPTIONAL_COLUMNS = frozenset({"cllr", "drift_ci95", "flip_rate_ci95", "accuracy_at_threshold", "fpr_at_threshold",
+                              "fnr_at_threshold", "latency_ms_per_audio_s"})
+
+
+def metric_columns(cells: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, str]]:
+    """``METRIC_COLUMNS`` without the optional ones no cell has a value for."""
+    return [col for col in METRIC_COLUMNS
+            if col[0] not in OPTIONAL_COLUMNS or any(c.get(col[0]) is not None for c in cells)]
 
 
 def fmt_num(value: Any, digits: int = 4) -> str:
