@@ -10,6 +10,8 @@ import soundfile as sf
 import torch
 from sweep_fixtures import load_analytic_detector, write_dataset
 
+from audiostress.corruptions import create
+from audiostress.corruptions.graph import Chain
 from audiostress.data import load_dataset
 from audiostress.runners.corrupt_worker import can_chunk, clip_snr_db, corrupt_chunked
 from audiostress.runners.engine import Engine
@@ -35,8 +37,9 @@ def test_pack_keeps_plan_order_under_the_cap_and_puts_long_items_alone() -> None
         pack(sizes, 0)
 
 
-def test_default_cap_holds_a_group_of_eight_thirty_second_clips() -> None:
-    assert MAX_BATCH_SAMPLES >= 8 * 30 * 16000 and pack([(30 * 16000, 1)] * 8, MAX_BATCH_SAMPLES) == [list(range(8))]
+def test_default_cap_holds_a_group_of_eight_sixteen_second_clips() -> None:
+    assert pack([(16 * 16000, 1)] * 8, MAX_BATCH_SAMPLES) == [list(range(8))]
+    assert pack([(16 * 16000, 1)] * 9, MAX_BATCH_SAMPLES) == [list(range(8)), [8]]
 
 
 class CallLog:
@@ -118,7 +121,8 @@ def test_detector_calls_follow_the_cap_and_repeat_exactly(tmp_path: Path) -> Non
 def test_only_local_corruptions_are_chunked_and_a_chunked_gain_is_the_whole_one(tmp_path: Path) -> None:
     grid = load_grid("quick")
     chunked = {c.corruption for c in grid.cells if can_chunk(c.node)}
-    assert chunked == {"gaussian_noise", "low_pass", "pitch_shift", "packet_loss"}  # the codecs run whole, per item
+    assert chunked == {"gaussian_noise", "low_pass", "pitch_shift", "packet_loss", "mp3", "opus"}
+    assert can_chunk(Chain(create("low_pass", 2), create("mp3", 3))) and not can_chunk(Chain(create("mp3", 3), create("time_stretch", 3)))
     x = speech_like(2.0, 16000, seed=3)
     (tmp_path / "gain.yaml").write_text("cells:\n  - {corruption: gain, severity: 5}\n")
     gain = load_grid(tmp_path / "gain.yaml").cells[1].node

@@ -29,6 +29,7 @@ import torch
 from ..codecs._neural import code_chunked
 from ..corruptions import from_dict
 from ..corruptions.base import Corruption, Node
+from ..corruptions.graph import Chain
 from ..measure import IDENTICAL_SNR_DB, snr_db
 from ..seeding import make_generator
 
@@ -45,6 +46,8 @@ class CpuTask:
     audio: np.ndarray
     sample_rate: int
     seed: int
+    #: Corrupt in chunks of this many samples (a clip above the batch cap, ``can_chunk`` nodes); None: whole.
+    chunk: int | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -80,11 +83,14 @@ def node_from_dict(data: dict[str, Any]) -> Node:
     return node
 
 
-def corrupt_tensor(node: Node, audio: torch.Tensor, sample_rate: int, seed: int) -> torch.Tensor:
-    """Corrupt one ``[C, T]`` clip with the generator of its (clip, cell) seed."""
-    batch = audio.unsqueeze(0)
-    lengths = torch.tensor([audio.shape[-1]], dtype=torch.long)
-    out = node.apply_items(batch, sample_rate, [make_generator(seed)], lengths)[0]
+def corrupt_tensor(node: Node, audio: torch.Tensor, sample_rate: int, seed: int, chunk: int | None = None) -> torch.Tensor:
+    """Corrupt one ``[C, T]`` clip with the generator of its (clip, cell) seed (in chunks: see ``CpuTask.chunk``)."""
+    if chunk is not None and audio.shape[-1] > chunk and can_chunk(node):
+        out = corrupt_chunked(node, audio, sample_rate, make_generator(seed), chunk)
+    else:
+        batch = audio.unsqueeze(0)
+        lengths = torch.tensor([audio.shape[-1]], dtype=torch.long)
+        out = node.apply_items(batch, sample_rate, [make_generator(seed)], lengths)[0]
     if not bool(torch.isfinite(out).all()):
         raise RuntimeError(f"{node.label()} produced NaN or Inf samples")
     return out
@@ -95,21 +101,28 @@ def corrupt_tensor(node: Node, audio: torch.Tensor, sample_rate: int, seed: int)
 #: - up to float rounding: the linear filters (their impulse-response tails are far
 #:   shorter than the 1 % overlap of a chunk) and the pointwise level changes;
 #: - approximately: the noises (their SNR holds per chunk rather than over the whole
-#:   clip), packet loss (a packet may straddle a chunk edge) and pitch shift (the phase
-#:   vocoder restarts its phase in each chunk; the crossfade hides the seam).
+#:   clip), packet loss (a packet may straddle a chunk edge), pitch shift (the phase
+#:   vocoder restarts its phase in each chunk; the crossfade hides the seam) and the
+#:   frame-based lossy codecs (each chunk is coded on its own, output aligned to the
+#:   input; the encoder's start-up lies inside the crossfade);
+#: - a chain whose every stage is chunkable (``mp3_then_aac``).
 #: Left out, so run whole: background_noise (one noise excerpt and one level per clip),
 #: time_stretch (its content moves across chunk edges), reverb and echo (long tails),
-#: smooth and resample_band_limit (not audited), every codec and every graph node.
+#: smooth and resample_band_limit (not audited), the neural codecs (they chunk
+#: themselves) and the other graph nodes (maybe, one-of).
 CHUNKABLE = frozenset({
-    "band_pass", "bit_depth", "clipping", "colored_noise", "gain", "gaussian_noise", "high_pass", "low_pass",
-    "packet_loss", "pitch_shift", "quantization",
+    "aac", "alaw", "amr_nb", "band_pass", "bit_depth", "clipping", "colored_noise", "g722", "gain", "gaussian_noise",
+    "gsm", "high_pass", "low_pass", "mp3", "mulaw", "opus", "packet_loss", "pitch_shift", "quantization", "vorbis",
 })  # fmt: skip
 #: Samples summed at once when the SNR of a long clip is measured (float64 temporaries stay small).
 SNR_CHUNK_SAMPLES = 1 << 22
 
 
 def can_chunk(node: Node) -> bool:
-    """Whether ``node`` may corrupt a long clip in chunks: a ``CHUNKABLE`` corruption with no sampled parameter."""
+    """Whether ``node`` may corrupt a long clip in chunks: a ``CHUNKABLE`` corruption with no sampled parameter,
+    or a chain of such."""
+    if isinstance(node, Chain):
+        return all(can_chunk(n) for n in node.children())
     if not isinstance(node, Corruption) or node.name not in CHUNKABLE:
         return False
     return not any(hasattr(v, "draw") for v in node.values.values())
@@ -159,11 +172,12 @@ def _label(node_dict: dict[str, Any]) -> str:
 def corrupt_item(task: CpuTask | Payload) -> CorruptResult:
     """Corrupt one clip on CPU; exceptions come back as ``CorruptResult.error``."""
     (node_dict, audio_np, sample_rate, seed), key = _unpack(task)
+    chunk = task.chunk if isinstance(task, CpuTask) else None
     start = time.perf_counter()
     try:
         node = node_from_dict(node_dict)
         clean = torch.from_numpy(np.ascontiguousarray(audio_np))
-        out = corrupt_tensor(node, clean, int(sample_rate), int(seed))
+        out = corrupt_tensor(node, clean, int(sample_rate), int(seed), chunk)
         snr = clip_snr_db(clean, out)
         return CorruptResult(out.numpy(), snr, (time.perf_counter() - start) * 1e3, key=key)
     except Exception as exc:  # reported as an error row for this (clip, cell)

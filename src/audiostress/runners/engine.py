@@ -207,7 +207,8 @@ class Engine:
             for indices in self.plan.pending_groups():
                 group = self._load(indices)
                 for cell_id, units in group.cpu_cells:
-                    for task in cpu_tasks(self.cells[cell_id], units, group.loaded, self.node_dicts[cell_id]):
+                    cell = self.cells[cell_id]
+                    for task in cpu_tasks(cell, units, group.loaded, self.node_dicts[cell_id], self.max_batch_samples):
                         stream.submit(task)
                 self._score_clean_and_device(group.loaded)
                 if previous is not None:

@@ -36,12 +36,13 @@ from .grid import Cell
 from .plan import Plan, Unit
 from .rows import ScoreRow
 
-#: Default cap of a padded batch, in samples (longest clip x clips x channels): 2**22, about
-#: 16 MiB of float32, 262 s of 16 kHz mono. The heaviest built-in device corruptions
-#: (pitch_shift's float64 phase vocoder, the FFT filters) need 200-350 bytes of working
-#: memory per input sample, so a batch at the cap peaks near 1.4 GB; a group of 8 clips
-#: of 30 s at 16 kHz (3.84 M samples) still fits in one batch, as before the cap.
-MAX_BATCH_SAMPLES = 1 << 22
+#: Default cap of a padded batch, in samples (longest clip x clips x channels): 2**21, 8 MiB
+#: of float32, 131 s of 16 kHz mono. The heaviest built-in corruptions need 200-350 bytes
+#: of working memory per input sample (pitch_shift's float64 phase vocoder, the FFT
+#: filters, a codec's resampler), so a batch at the cap peaks near 0.7 GB, and a device
+#: batch plus a codec chunk running beside it stay well under 3 GB with torch loaded.
+#: A group of 8 clips of 16 s at 16 kHz (2.05 M samples) still fits in one batch.
+MAX_BATCH_SAMPLES = 1 << 21
 
 try:  # the detectors' contract error: a model output that breaks the OutputSpec
     from ..detectors.base import DetectorContractError as _ContractError
@@ -276,13 +277,23 @@ def _fail(
 
 
 # -- corrupt on CPU ----------------------------------------------------------------------------
-def cpu_tasks(cell: Cell, units: Sequence[Unit], loaded: LoadedGroup, node: dict[str, Any] | None = None) -> list[CpuTask]:
-    """The worker-pool tasks of one (group, cell), in unit order (``node``: the cell's node dict, if already built)."""
+def cpu_tasks(
+    cell: Cell, units: Sequence[Unit], loaded: LoadedGroup, node: dict[str, Any] | None = None,
+    max_batch_samples: int = MAX_BATCH_SAMPLES,
+) -> list[CpuTask]:  # fmt: skip
+    """The worker-pool tasks of one (group, cell), in unit order (``node``: the cell's node dict, if already built).
+
+    A clip above ``max_batch_samples`` is marked to be corrupted in chunks of the
+    cap (where ``corrupt_worker.can_chunk`` allows it), so a worker's memory is
+    bounded by the cap, not by the clip.
+    """
     node_dict = node if node is not None else cell.node.to_dict()
     tasks = []
     for u in units:
         audio, sr = loaded.audio[u.clip_index]
-        tasks.append(CpuTask(u.clip_id, u.cell_id, node_dict, audio.numpy(), sr, u.seed))
+        channels = max(1, int(audio.shape[0]))
+        chunk = max_batch_samples // channels if audio.shape[-1] * channels > max_batch_samples else None
+        tasks.append(CpuTask(u.clip_id, u.cell_id, node_dict, audio.numpy(), sr, u.seed, chunk))
     return tasks
 
 
