@@ -22,11 +22,14 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from .._version import __version__
 from ..metrics._atomic import write_atomic
+from .compare_html import comparison_html
+from .comparison import compare_sweeps, write_comparison
 from .headline import failed_html, what_next_html, worst_html
 from .html_sections import (
     errors_html,
@@ -50,11 +53,14 @@ MANIFEST_NAME = ".report-files.json"
 
 
 def write_report(sweep_dirs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
-                 out_dir: str | os.PathLike[str] | None = None) -> Path:
+                 out_dir: str | os.PathLike[str] | None = None, *,
+                 reference: Mapping[str, Any] | str | os.PathLike[str] | None = None) -> Path:
     """Write ``report.html``, ``summary.md`` and ``plots/*.png|svg`` for one or more sweep directories.
 
     With one directory the output goes into it unless ``out_dir`` is given;
-    several directories (a multi-detector comparison) need ``out_dir``.
+    several directories (a multi-detector comparison) need ``out_dir``, and also
+    get ``comparison.json`` there (:func:`.comparison.compare_sweeps`; ``reference``,
+    a reference detector's metrics.json, adds CE and relative CE).
     Returns the path of ``report.html``. Raises ``ReportError`` for a missing
     or unreadable ``metrics.json``; a partial sweep is reported and marked.
     """
@@ -67,6 +73,10 @@ def write_report(sweep_dirs: Sequence[str | os.PathLike[str]] | str | os.PathLik
         raise ReportError(f"Comparing {len(paths)} sweep directories needs an output directory (--out DIR)")
     sweeps = load_sweeps(paths)
     out = Path(out_dir) if out_dir is not None else paths[0]
+    comparison = None
+    if len(sweeps) > 1:
+        comparison = compare_sweeps(sweeps, reference=reference)
+        write_comparison(comparison, out)
     plots_dir = out / "plots"
     previous = _read_manifest(plots_dir)
     files = curve_plots(sweeps, plots_dir) + score_plots(sweeps, plots_dir)
@@ -74,8 +84,8 @@ def write_report(sweep_dirs: Sequence[str | os.PathLike[str]] | str | os.PathLik
     _remove_stale(plots_dir, previous, written)
     if files or previous:
         write_atomic(plots_dir / MANIFEST_NAME, json.dumps(written, sort_keys=True, indent=1) + "\n")
-    report = write_atomic(out / "report.html", render_html(sweeps, files, out))
-    write_summary(sweeps, out / "summary.md")
+    report = write_atomic(out / "report.html", render_html(sweeps, files, out, comparison))
+    write_summary(sweeps, out / "summary.md", comparison)
     return report
 
 
@@ -130,13 +140,15 @@ def _plots_html(files: Sequence[PlotFile], out: Path) -> str:
     return "".join(parts)
 
 
-def render_html(sweeps: Sequence[Sweep], files: Sequence[PlotFile], out: Path) -> str:
-    """The whole page as a string."""
+def render_html(sweeps: Sequence[Sweep], files: Sequence[PlotFile], out: Path,
+                comparison: Mapping[str, Any] | None = None) -> str:
+    """The whole page as a string (``comparison``: the comparison.json content of a multi-sweep report)."""
     names = ", ".join(s.name for s in sweeps)
     multi = len(sweeps) > 1
     partial = any(s.partial for s in sweeps)
     title = f"audiostress report: {names}" + (" (partial)" if partial else "")
-    summary = (ranking_html(sweeps) if multi else "") + "".join(
+    ranked = (comparison_html(comparison) if comparison is not None else ranking_html(sweeps)) if multi else ""
+    summary = ranked + "".join(
         summary_card(s) + f'<div class="card headline"><h3>{esc(s.name)}: where it breaks</h3>'
         f"{failed_html(s)}{worst_html(s)}{what_next_html(s)}</div>" for s in sweeps)
     extra = "".join(extra_blocks_html(s) for s in sweeps)

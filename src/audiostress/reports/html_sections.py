@@ -14,13 +14,12 @@ from typing import Any
 
 from ..metrics.diagnostics import SMALL_N, group_errors
 from .load import Sweep
-from .run_info import corrupt_rate, corrupt_rate_text, detector_input_text, hz_suffix
+from .run_info import cell_params, corrupt_rate, corrupt_rate_text, detector_input_text
 from .tables import (
     SMALL_N_MARK,
     codec_pair,
     coverage_text,
     family_of,
-    flat_params,
     fmt_ci,
     fmt_num,
     is_number,
@@ -182,15 +181,7 @@ def ranking_html(sweeps: Sequence[Sweep]) -> str:
             f"<tbody>{body}</tbody></table>")
 
 
-def _params(cell: dict[str, Any], rate: int | str | None = None) -> str:
-    """``k=v, ...``; a cutoff given as a fraction of Nyquist is followed by its Hz at ``rate`` (a cascade's
-    stages as ``stage.k=v``)."""
-    params = cell.get("params") or {}
-    if not isinstance(params, dict):
-        return str(params)
-    if any(isinstance(v, dict) for v in params.values()):
-        params = flat_params(params)
-    return ", ".join(f"{k}={v}{hz_suffix(str(k), v, rate)}" for k, v in params.items())
+_params = cell_params
 
 
 def _slug(sweep: Sweep) -> str:

@@ -23,7 +23,7 @@ from dataclasses import replace
 from typing import Any
 
 from .load import Sweep
-from .tables import SeverityAxis, fmt_value, is_number
+from .tables import SeverityAxis, flat_params, fmt_value, is_number
 
 #: Parameters given as a fraction of the Nyquist frequency (the last part of a cascade's ``stage.param``).
 NYQUIST_FRACTION_PARAMS = ("cutoff_fraction", "low_fraction", "high_fraction")
@@ -113,3 +113,18 @@ def axis_in_hz(axis: SeverityAxis, rate: int | str | None) -> SeverityAxis:
     span = f"{hz[0]:.0f} → {hz[-1]:.0f} Hz at {rate} Hz" if len(hz) > 1 else (f"{hz[0]:.0f} Hz at {rate} Hz" if hz else "")
     return replace(axis, label=f"{axis.label}, Hz at {rate} Hz", ticks=ticks,
                    title_suffix=f"{axis.title_suffix} ({span})" if span else axis.title_suffix)
+
+
+def cell_params(cell: Mapping[str, Any], rate: int | str | None = None) -> str:
+    """``k=v, ...`` of a cell's params; a cutoff given as a fraction of Nyquist is followed by its Hz at ``rate``
+    (a cascade's stages as ``stage.k=v``).
+
+    >>> cell_params({"params": {"cutoff_fraction": 0.25}}, 16000)
+    'cutoff_fraction=0.25 (2000 Hz)'
+    """
+    params = cell.get("params") or {}
+    if not isinstance(params, Mapping):
+        return str(params)
+    if any(isinstance(v, Mapping) for v in params.values()):
+        params = flat_params(params)
+    return ", ".join(f"{k}={v}{hz_suffix(str(k), v, rate)}" for k, v in params.items())
