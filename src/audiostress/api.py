@@ -40,6 +40,8 @@ OPTIONS: dict[str, str] = {
     "params": "{K: V} overrides for every grid cell whose corruption declares K (the CLI's --param)",
     "max_errors": "failed pairs accepted (N or 'P%'); beyond it TooManyErrorsError (default None: never raise)",
     "preflight": "check the detector contract and every cell before any pair is scored (default True)",
+    "engine": "'local' (default) or 'ray': run the plan on a Ray cluster (pip install \"audiostress[ray]\")",
+    "ray_address": "the Ray cluster of engine='ray' ('auto', 'host:6379', 'ray://host:10001'; default: a local one)",
 }
 _OVERRIDES = ("name", "kwargs", "input", "output")
 

@@ -183,6 +183,11 @@ def _trust_help() -> str:
 @click.option("--corrupt-rate", default="detector", show_default=True, metavar="native|detector|HZ", help="Rate every clip is resampled to before corrupting: the detector's input rate, each file's native rate, or a rate in Hz (e.g. 44100 for music).")
 @click.option("--param", "params", multiple=True, metavar="K=V", help="Override parameter K of every grid cell whose corruption declares it (e.g. noise_dir=noises/); repeatable.")
 @click.option("--max-errors", default="0", show_default=True, metavar="N|P%", help="Failed pairs accepted before the exit code is 1: a count or a share of the pairs.")
+@click.option("--procs", default=None, type=click.IntRange(min=1), help="Run the plan as N shard processes on this machine (OUT/shards/I), merged into OUT at the end; same scores as one process.")
+@click.option("--gpus", default=None, metavar="LIST", help="With --device cuda: pin the shard processes to these GPUs (e.g. 0,1,2,3; CUDA_VISIBLE_DEVICES); --procs defaults to their count.")
+@click.option("--engine", default="local", show_default=True, type=click.Choice(["local", "ray"]), help="local: this machine; ray: a Ray cluster (pip install \"audiostress[ray]\").")
+@click.option("--ray-address", default=None, metavar="ADDR", help="The Ray cluster of --engine ray (auto, HOST:6379, ray://HOST:10001); default: a local cluster.")
+@click.option("--no-report", "no_report", is_flag=True, hidden=True, help="Write scores.csv and metrics.json only (the shards of --procs).")
 def sweep_cmd(**opts: Any) -> None:
     """Score a detector on a dataset under every cell of a severity grid.
 
@@ -192,6 +197,7 @@ def sweep_cmd(**opts: Any) -> None:
     """
     from .runners.sweep import SweepConfig, TooManyErrorsError, run_sweep
 
+    launch = _launch_options(opts)
     inputs = {k: opts.pop(k) for k in ("sample_rate", "length", "pad", "crop", "hop", "aggregate")}
     outputs = {k: opts.pop(k) for k in ("kind", "fake_index", "higher_is_fake", "select")}
     overrides = {
@@ -204,14 +210,16 @@ def sweep_cmd(**opts: Any) -> None:
     configure_logging(quiet=opts["quiet"])
     try:
         grid_params = parse_params(opts["params"])
-        result = run_sweep(SweepConfig(
+        config = SweepConfig(
             detector=opts["detector"], checkpoint=opts["checkpoint"], data=opts["data"], audio_dir=opts["audio_dir"],
             grid=opts["grid"], out=Path(opts["out"]), batch_size=opts["batch_size"], device=opts["device"],
             precision=opts["precision"], workers=opts["workers"], seed=opts["seed"], limit=opts["limit"],
             shard=opts["shard"], strict=opts["strict"], quiet=opts["quiet"], trust_checkpoint=opts["trust_checkpoint"],
             detector_overrides=overrides, reference=opts["reference"], progress=not opts["quiet"],
             corrupt_rate=opts["corrupt_rate"], grid_params=grid_params, max_errors=opts["max_errors"],
-        ))  # fmt: skip
+            engine=opts["engine"], ray_address=opts["ray_address"], report=not opts["no_report"],
+        )  # fmt: skip
+        result = _launch(config, **launch) if launch else run_sweep(config)
     except TooManyErrorsError as exc:
         if exc.run.report is not None and not opts["quiet"]:
             click.echo(f"report: {exc.run.report}")
@@ -221,6 +229,56 @@ def sweep_cmd(**opts: Any) -> None:
         raise fail(exc) from exc
     if result.report is not None and not opts["quiet"]:
         click.echo(f"report: {result.report}")
+
+
+#: Sweep options the launcher sets itself for each shard process (``runners/launch.py``).
+_LAUNCHER_OWNS = ("out", "shard", "procs", "gpus", "max_errors", "quiet", "no_report")
+
+
+def _launch_options(opts: dict[str, Any]) -> dict[str, Any]:
+    """Pop --procs/--gpus; with either (beyond one process) return the launcher's arguments, else {}."""
+    procs, gpus = opts.pop("procs"), opts.pop("gpus")
+    if not gpus and (procs is None or procs == 1):
+        return {}
+    if opts["shard"]:
+        raise UserError(f"--procs/--gpus run every shard themselves; drop --shard {opts['shard']}")
+    if opts["engine"] != "local":
+        raise UserError("--procs/--gpus start local shard processes; with --engine ray the cluster spreads the work")
+    if gpus and not str(opts["device"]).startswith("cuda"):
+        raise UserError(f"--gpus {gpus} pins the shard processes to GPUs; add --device cuda")
+    return {"procs": procs, "gpus": gpus, "sweep_args": _replay_args(click.get_current_context(), _LAUNCHER_OWNS)}
+
+
+def _replay_args(ctx: click.Context, skip: tuple[str, ...]) -> list[str]:
+    """The command's arguments as an argument list again (options left at their defaults left out)."""
+    args: list[str] = []
+    for param in ctx.command.params:
+        name = param.name or ""
+        value = ctx.params.get(name)
+        if name in skip or not isinstance(param, click.Option) or value is None or value == param.default:
+            continue
+        if param.is_flag and param.secondary_opts:
+            args.append(param.opts[0] if value else param.secondary_opts[0])
+        elif param.is_flag:
+            args += [param.opts[0]] if value else []
+        else:
+            for item in value if param.multiple else [value]:
+                args += [param.opts[0], str(item)]
+    return args
+
+
+def _launch(config: Any, *, procs: int | None, gpus: str | None, sweep_args: list[str]) -> Any:
+    """``--procs``/``--gpus``: the shard processes of ``runners/launch.py``, one bar, merged into --out."""
+    from .runners.launch import launch_sweep
+    from .runners.sweep import resolve_dataset, resolve_grid
+
+    grid = resolve_grid(config)
+    total = len(resolve_dataset(config).clips) * len(grid.cells)
+    reference = json.loads(open(config.reference, encoding="utf-8").read()) if config.reference else None
+    return launch_sweep(
+        sweep_args, config.out, procs=procs, gpus=gpus, total=total, progress=config.progress and not config.quiet,
+        label=grid.name, max_errors=config.max_errors, report=config.report, reference=reference,
+    )  # fmt: skip
 
 
 @main.command("replay")
