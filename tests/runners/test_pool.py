@@ -258,3 +258,25 @@ def test_stream_bounds_waiting_results_by_their_total_size() -> None:
     assert all(w <= 10 for k, w in enumerate(waits) if k != 3), waits
     with WorkerPool(0) as pool, pytest.raises(ValueError, match="max_result_size.*size missing"):
         pool.stream(make, max_result_size=10)
+
+
+def worker_pid(_: int) -> int:
+    time.sleep(0.05)
+    return os.getpid()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads process states from /proc")
+def test_workers_outlive_the_thread_that_spawned_them(procs) -> None:
+    """The kernel's parent-death signal fires when the *spawning thread* ends (here the pool's feeder thread):
+    the workers must only exit when the parent process is gone, so a second stream reuses the same workers."""
+    first = set(procs.imap(worker_pid, range(8)))  # this imap's feeder thread spawned the workers, then ended
+    time.sleep(1.5)  # longer than the watchdog's poll: a worker that took the signal for its parent's death is gone
+    alive = [pid for pid in first if os.path.exists(f"/proc/{pid}") and _state(pid) != "Z"]
+    assert sorted(alive) == sorted(first), (first, alive)
+    second = list(procs.imap(worker_pid, range(8), on_crash=lambda item, exc: -1))
+    assert -1 not in second  # no worker died under the second stream either
+
+
+def _state(pid: int) -> str:
+    stat = open(f"/proc/{pid}/stat").read()
+    return stat[stat.rindex(")") + 2]

@@ -28,12 +28,16 @@ items, key=None)`` yields ``fn(item)`` for every item **in input order**.
   ffmpeg subprocess backend and pedalboard all work inside spawned workers.
   ``workers`` 0 or 1 runs everything in the calling process (no pickling).
 - Orphans: a worker dies with the process that started it. On Linux the
-  initializer asks the kernel for ``SIGKILL`` when the parent dies
-  (``prctl(PR_SET_PDEATHSIG)``); everywhere a daemon watchdog thread polls
-  ``os.getppid()`` every ``_WATCHDOG_S`` and ends the worker with ``os._exit``
-  once it changes. So after ``kill -9`` or ``SIGTERM`` of the sweep no worker
-  lives on; multiprocessing's resource tracker exits by itself once its pipe
-  from the dead parent closes.
+  initializer asks the kernel for a signal when the parent dies
+  (``prctl(PR_SET_PDEATHSIG, SIGUSR1)``); the kernel counts the *thread* that
+  spawned the worker (often the pool's feeder thread) as the parent, so the
+  handler exits only when ``os.getppid()`` has really changed. Everywhere a
+  daemon watchdog thread polls ``os.getppid()`` every ``_WATCHDOG_S`` and ends
+  the worker with ``os._exit`` once it changes (this also covers a parent whose
+  spawning thread ended earlier). So after ``kill -9`` or ``SIGTERM`` of the
+  sweep no worker lives on; multiprocessing's resource tracker exits by itself
+  once the last process holding its pipe is gone. A worker still importing when
+  its parent dies exits as soon as its initializer runs.
 - Streaming: ``stream(fn, on_crash=..., max_results=N)`` returns a ``PoolStream``
   (``stream.py``) that feeds ``imap`` from a background thread: ``submit`` items
   as they come, ``get`` results in order, at most ``N`` results waiting.
@@ -88,13 +92,18 @@ class PoolItemError(RuntimeError):
 
 def _die_with_parent(parent: int) -> None:
     """Make this process end when ``parent`` does: the kernel's parent-death signal, and a watchdog thread."""
+    def orphaned(signum: int, frame: object) -> None:
+        if os.getppid() != parent:  # not just the spawning thread of a live parent ending
+            os._exit(1)
+
     if sys.platform.startswith("linux"):
         try:
             import ctypes
 
             libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        except (OSError, AttributeError):  # no usable libc: the watchdog still covers it
+            signal.signal(signal.SIGUSR1, orphaned)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGUSR1), 0, 0, 0)
+        except (OSError, AttributeError, ValueError):  # no usable libc, or not the main thread: the watchdog covers it
             pass
     if os.getppid() != parent:  # the parent died before the signal was armed
         os._exit(1)
