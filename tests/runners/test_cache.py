@@ -224,3 +224,23 @@ def test_the_engine_sends_no_codec_work_to_the_pool_on_hits(tmp_path: Path, data
     snr = {r.key: r.measured_snr_db for r in results["first"]}
     assert {r.key: r.measured_snr_db for r in results["second"]} == snr
     assert all(snr[(c.clip_id, k)] is not None for c in dataset.clips for k in CODEC_CELLS)
+
+
+def test_plugin_sweeps_pass_the_session_cache_through_and_keep_their_memo_key(tmp_path: Path, dataset_dir: Path) -> None:
+    from sweep_fixtures import DETECTOR_SPEC
+
+    from audiostress.testing.fixture import Robustness, Settings
+    from audiostress.testing.memo import memo_sweep
+
+    n_clips = len(load_dataset(str(dataset_dir)).clips)
+    settings = Settings(store=tmp_path / "store", baseline_dir=tmp_path / "baselines", cache=tmp_path / "session-cache")
+    robustness = Robustness("test_x.py::test_x", settings, {}, lambda k, v: None, lambda rows: None)
+    kw: dict[str, Any] = dict(input=DETECTOR_INPUT, output=DETECTOR_OUTPUT, batch_size=4, workers=0, report=False, n_bootstrap=20)
+    grid = str(grid_path(tmp_path))  # written once: the memo key stamps the file's mtime
+    first = robustness.sweep(DETECTOR_SPEC, str(dataset_dir), grid, **kw)
+    with CorruptCache(tmp_path / "session-cache") as cache:
+        assert cache.entries() == 3 * n_clips  # every corrupted pair went through the session's cache
+    # Another cache folder is the same call for the memo: the finished sweep is reopened, nothing is computed.
+    again = memo_sweep(settings.store, DETECTOR_SPEC, str(dataset_dir), grid, cache=tmp_path / "other", **kw)
+    assert again.out_dir == first.out_dir
+    assert not (tmp_path / "other" / "objects").exists()

@@ -33,6 +33,8 @@ class Settings:
     update: bool = False
     update_new_only: bool = False
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    #: A corrupted-audio cache folder every robustness sweep uses unless the call names its own ``cache``.
+    cache: Path | None = None
 
 
 class BaselineCreated(AssertionError):
@@ -66,6 +68,8 @@ class Robustness:
         if grid is not None:
             call["grid"] = grid
         call.update(self.settings.overrides)
+        if self.settings.cache is not None:
+            call.setdefault("cache", str(self.settings.cache))
         return memo_sweep(self.settings.store, detector, data, **call)
 
     def check(self, result: Any, *gates: Any, ci: str | None = None, min_n: int | None = None, baseline: Any = None) -> CheckReport:

@@ -9,6 +9,8 @@ rate) against the store in that folder: a complete sweep of the same identity is
 returned at once, without a new ``runs`` row; a folder whose identity no longer
 matches (a file rewritten in place) is moved aside and the sweep rerun. So results
 are only ever reused by identity, and the key needs no copy of the resolution logic.
+A corrupted-audio cache (``cache=``, ``cache_size=``) is passed through to the sweep
+and left out of the key: it changes how fast a sweep runs, never its results.
 
 An exclusive ``fcntl`` lock on ``<store>/locks/<key>.lock`` is held while the sweep
 runs, so of several pytest-xdist workers asking for one sweep, one computes it and
@@ -33,6 +35,8 @@ log = logging.getLogger("audiostress.testing")
 
 #: ``audiostress.sweep``'s named settings after ``detector, data, grid``.
 _NAMED = ("checkpoint", "seed", "limit", "workers", "batch_size", "device")
+#: Options that never change a sweep's results, so they stay out of the memo key (a cache folder, its bound).
+_NOT_IN_KEY = ("cache", "cache_size")
 
 
 @contextlib.contextmanager
@@ -101,7 +105,7 @@ def memo_sweep(store: str | os.PathLike[str], detector: Any, data: Any, grid: An
         raise TypeError(f"robustness.sweep() got an unknown option {unknown[0]!r}; allowed: {', '.join(sorted({*OPTIONS, *_NAMED}))}")
     from ..runners.store import StoreError
 
-    key = call_key(detector, data, grid, dict(kwargs))
+    key = call_key(detector, data, grid, {k: v for k, v in kwargs.items() if k not in _NOT_IN_KEY})
     out = memo_dir(Path(store), key)
     with store_lock(Path(store) / "locks" / f"{key[:20]}.lock"):
         try:
