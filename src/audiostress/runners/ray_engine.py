@@ -306,7 +306,7 @@ class RayEngine:
         spec = getattr(self.detector, "spec", None)
         if spec is None:
             return self.detector
-        if self.actor_device is not None and dataclasses.is_dataclass(spec):
+        if self.actor_device is not None and dataclasses.is_dataclass(spec) and not isinstance(spec, type):
             spec = dataclasses.replace(spec, device=self.actor_device)
         return spec
 
