@@ -6,9 +6,12 @@ pair gives the same bytes whatever the batch size, worker count, shard or
 resume point. Clips keep the dataset's order; cells keep the grid's order.
 
 Clips are processed in *groups*: a clip's group is a stable hash of its
-``clip_id`` modulo ``ceil(n_clips / GROUP_CLIPS)`` (n_clips of the whole
-dataset, before sharding). A group is the unit of device batching and of
-detector calls (one per group and cell), so a device corruption and the
+``clip_id`` modulo ``ceil(n_clips / group_clips)`` (n_clips of the whole
+dataset, before sharding). ``group_clips`` follows the batch size
+(``batching.group_clips_of``: about ``--batch-size`` windows per group; the
+default ``GROUP_CLIPS`` is the grouping of a plan made without one). A group is
+the unit of loading, device batching, detector calls (one per group and cell,
+split only by the batch's sample cap) and sharding, so a device corruption and the
 detector always see the same batch whatever the worker count, resume point or
 shard: batched float kernels (FFTs, convolutions) round differently for
 different batch compositions, and fixing the composition keeps results
@@ -28,7 +31,8 @@ from typing import Any
 from ..seeding import derive_seed
 
 _SHARD_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
-#: Clips per group on average (the device batch and detector call of one cell; memory holds two groups).
+#: Clips per group on average when the caller gives no ``group_clips`` (the device batch and
+#: detector call of one cell; memory holds two groups). Sweeps size groups by the batch size.
 GROUP_CLIPS = 8
 
 
@@ -98,6 +102,8 @@ class Plan:
     groups: list[int] | None = None
     #: Groups of the whole dataset (before sharding); a shard takes whole groups.
     n_groups: int = 1
+    #: Clips per group on average (``make_plan``'s ``group_clips``).
+    group_clips: int = GROUP_CLIPS
 
     @property
     def total(self) -> int:
@@ -143,7 +149,14 @@ def make_plan(
     done: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset(),
     group_clips: int = GROUP_CLIPS,
 ) -> Plan:
-    """Group the clips, keep the shard's groups and mark finished pairs; order is dataset × grid order."""
+    """Group the clips, keep the shard's groups and mark finished pairs; order is dataset × grid order.
+
+    ``group_clips`` is the average group size (``batching.group_clips_of`` sizes it
+    by the batch size); it fixes every detector call's composition, so shards and
+    resumes of one sweep must use the same value.
+    """
+    if isinstance(group_clips, bool) or not isinstance(group_clips, int) or group_clips < 1:
+        raise ValueError(f"Expected `group_clips` to be a positive integer, got {group_clips!r}")
     ids = [c.clip_id for c in clips]
     if len(set(ids)) != len(ids):
         seen: set[str] = set()
@@ -157,15 +170,18 @@ def make_plan(
     n_groups = n_groups_for(len(clips), group_clips)
     groups = [group_of(c.clip_id, n_groups) for c in clips]
     keep = [i for i, g in enumerate(groups) if shard is None or shard.holds(g)]
-    return Plan([clips[i] for i in keep], list(cell_ids), int(seed), frozenset(done), [groups[i] for i in keep], n_groups)
+    return Plan(
+        [clips[i] for i in keep], list(cell_ids), int(seed), frozenset(done), [groups[i] for i in keep], n_groups,
+        group_clips,
+    )  # fmt: skip
 
 
 def empty_shard_warning(plan: Plan, shard: Shard | None, n_clips: int) -> str | None:
-    """A warning when ``shard`` holds no clip (shards take whole groups of about ``GROUP_CLIPS`` clips)."""
+    """A warning when ``shard`` holds no clip (shards take whole groups of about ``plan.group_clips`` clips)."""
     if shard is None or plan.clips:
         return None
     return (
         f"shard {shard} holds no clips: the dataset's {n_clips} clip(s) form {plan.n_groups} group(s) of about "
-        f"{GROUP_CLIPS} clips and shards take whole groups, so at most {plan.n_groups} shard(s) get work; "
+        f"{plan.group_clips} clips and shards take whole groups, so at most {plan.n_groups} shard(s) get work; "
         f"this shard writes no rows (merging it is harmless)"
     )
