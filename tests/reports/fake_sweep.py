@@ -30,6 +30,17 @@ CELL_SPECS: tuple[tuple[str, str, str, tuple[float, ...], tuple[int, ...]], ...]
     ("opus", "codec", "bitrate_kbps", (16.0, 8.0, 4.0, 2.0, 1.0), (4,)),
     ("encodec_24k", "neural_codec", "bandwidth_kbps", (24.0, 12.0, 6.0, 3.0, 1.5), (3, 5)),
 )
+#: 11 series x 5 severities = 55 cells, as a ``paper`` grid has (``make_sweep(wide=True)``).
+WIDE_SPECS: tuple[tuple[str, str, str, tuple[float, ...], tuple[int, ...]], ...] = tuple(
+    (name, fam, param, values, (1, 2, 3, 4, 5)) for name, fam, param, values, _ in CELL_SPECS) + (
+    ("pink_noise", "noise", "snr_db", (40.0, 30.0, 20.0, 10.0, 5.0), (1, 2, 3, 4, 5)),
+    ("high_pass", "filter", "cutoff_hz", (100.0, 200.0, 400.0, 800.0, 1600.0), (1, 2, 3, 4, 5)),
+    ("aac", "codec", "bitrate_kbps", (64.0, 48.0, 32.0, 24.0, 16.0), (1, 2, 3, 4, 5)),
+    ("vorbis_then_aac_telephone_chain", "codec", "bitrate_kbps", (64.0, 48.0, 32.0, 24.0, 16.0), (1, 2, 3, 4, 5)),
+    ("dac_44k", "neural_codec", "bandwidth_kbps", (24.0, 12.0, 6.0, 3.0, 1.5), (1, 2, 3, 4, 5)),
+)
+#: Attack names as long as real protocols have them (``make_sweep(attacks=LONG_ATTACKS)``).
+LONG_ATTACKS = ("A01-tacotron2-wavenet", "A07-vocoder-with-a-rather-long-name", "A19-unit-selection-tts")
 CODEC_PAIR_CELLS = ("clean", "mp3@1", "opus@4")
 #: Units of the CELL_SPECS parameters, as the grid writes them into each cell's ``axis``.
 UNITS = {"snr_db": "dB", "cutoff_hz": "Hz", "semitones": "semitones", "bitrate_kbps": "kbps", "bandwidth_kbps": "kbps",
@@ -76,6 +87,7 @@ def make_sweep(
     provenance_extra: dict[str, Any] | None = None,
     dataset_problems: list[dict[str, Any]] | None = None,
     csv_escape: bool = False,
+    wide: bool = False,
 ) -> Path:
     """Write ``root/metrics.json`` (via ``build_metrics``) and ``root/scores.csv``; returns ``root``.
 
@@ -90,7 +102,7 @@ def make_sweep(
     ``cutoff_fraction``: ``low_pass`` cells given as a fraction of Nyquist (0.5 .. 0.1).
     ``provenance_extra``: keys merged into the provenance (``corrupt_rate``, ``detector_input``).
     ``dataset_problems``: ``provenance["dataset_problems"]``. ``csv_escape``: write scores.csv's
-    text columns spreadsheet-safe, as the sweep's exporter does.
+    text columns spreadsheet-safe, as the sweep's exporter does. ``wide``: the 55 cells of ``WIDE_SPECS``.
     """
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
@@ -100,7 +112,7 @@ def make_sweep(
     clean_raw = np.where(labels == 1, 1.5, -1.5) * (-1.0 if invert else 1.0) + rng.normal(0, 1.0, labels.size)
     cells: list[dict[str, Any]] = [{"cell_id": "clean", "corruption": "clean", "severity": 0, "params": {}, "family": "clean",
                                     "table": None, "series": "clean", "axis": {"param": None, "unit": None, "value": None}}]
-    specs = CELL_SPECS + (((extra_cell, "noise", "amount", (1.0, 2.0, 3.0, 4.0, 5.0), (2,)),) if extra_cell else ())
+    specs = (WIDE_SPECS if wide else CELL_SPECS) + (((extra_cell, "noise", "amount", (1.0, 2.0, 3.0, 4.0, 5.0), (2,)),) if extra_cell else ())
     if cutoff_fraction:
         specs = tuple(("low_pass", "filter", "cutoff_fraction", (0.5, 0.4, 0.3, 0.2, 0.1), sevs) if name == "low_pass"
                       else (name, fam, param, values, sevs) for name, fam, param, values, sevs in specs)

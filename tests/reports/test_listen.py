@@ -131,7 +131,7 @@ def test_report_embeds_players_whose_data_uris_decode_to_the_stated_length(sweep
 def test_replayed_excerpts_match_the_scored_audio(sweep_dir: Path) -> None:
     index = index_of(sweep_dir)
     replayed: dict[tuple[str, str], np.ndarray] = {}
-    for key, info in index["excerpts"].items():
+    for info in index["excerpts"].values():
         audio, rate = replay_pair(sweep_dir, info["clip_id"], info["cell_id"])
         x = mono(audio)
         assert rate == info["sample_rate"]

@@ -111,8 +111,12 @@ def test_summary_lists_worst_cells_and_gates(one_report: tuple[Path, dict]) -> N
     report, metrics = one_report
     text = (report.parent / "summary.md").read_text()
     worst = max(metrics["cells"], key=lambda c: c["delta_eer"])
-    first_row = next(line for line in text.splitlines() if line.startswith("| ") and "@" in line)
-    assert first_row.startswith(f"| {worst['cell_id']} | {worst['eer']:.3f} | {worst['delta_eer']:.3f}")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| cell |")]
+    params = ", ".join(f"{k}={v}" for k, v in worst["params"].items())
+    assert rows[0].startswith(f"| {worst['cell_id']} | {params} | {worst['eer']:.3f} | {worst['delta_eer']:.3f}")
+    # every cell is listed (none cut off), each with its parameters
+    listed = [r.split(" | ")[0][2:] for r in rows]
+    assert sorted(listed) == sorted(c["cell_id"] for c in metrics["cells"] if c["cell_id"] != "clean")
     verdict = "PASS" if metrics["codec_pair"]["pass"] else "FAIL"
     assert f"**{verdict}**" in text and "gate ≤ 0.15" in text and "gate ≤ 0.35" in text
 

@@ -45,6 +45,7 @@ from .html_sections import (
 from .listen_html import listen_html
 from .load import ReportError, Sweep, load_sweeps
 from .plots import PlotFile, curve_plots
+from .plots_det import trade_off_plots
 from .plots_scores import score_plots
 from .summary_md import write_summary
 
@@ -79,7 +80,7 @@ def write_report(sweep_dirs: Sequence[str | os.PathLike[str]] | str | os.PathLik
         write_comparison(comparison, out)
     plots_dir = out / "plots"
     previous = _read_manifest(plots_dir)
-    files = curve_plots(sweeps, plots_dir) + score_plots(sweeps, plots_dir)
+    files = curve_plots(sweeps, plots_dir) + score_plots(sweeps, plots_dir) + trade_off_plots(sweeps, plots_dir)
     written = {p.name: _sha256(p) for f in files for p in (f.png, f.svg)}
     _remove_stale(plots_dir, previous, written)
     if files or previous:

@@ -18,13 +18,24 @@ import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 
 from ..metrics._atomic import write_atomic
+from .curves import explicit_series, x_axis
 from .load import Sweep
 from .run_info import axis_in_hz, common_rate
-from .tables import FIXED, PANEL_GROUPS, Series, collect_series, has_curve, is_number, severity_axis
+from .tables import (
+    FIXED,
+    PANEL_GROUPS,
+    Series,
+    collect_series,
+    has_curve,
+    is_number,
+    severity_axis,
+)
 
+#: Heatmap cells where every clip failed.
+FAILED_COLOR = "#c0392b"
 #: PNG resolution: sharp in the HTML at about 1000 px per figure width.
 PNG_DPI = 110
 #: Title characters per line before wrapping.
@@ -94,7 +105,8 @@ CURVE_METRICS = (
 
 def family_figure(sweeps: Sequence[Sweep], series: Sequence[Series], title: str) -> Figure:
     """One row per corruption of a panel group, columns EER (CI band, clean dashed), drift and flip rate;
-    one line per sweep; x ticks show the corruption's parameter values."""
+    one line per sweep. The x axis is the corruption's parameter (SNR in dB, cutoff in Hz, bit rate) on its
+    own numeric scale, so spacing means something; harsher is always to the right."""
     n = len(series)
     fig = Figure(figsize=(11.0, 2.55 * n + 0.9), layout="constrained")
     rows = np.atleast_1d(fig.subfigures(n, 1, squeeze=False).ravel())
@@ -108,14 +120,24 @@ def family_figure(sweeps: Sequence[Sweep], series: Sequence[Series], title: str)
         ticks = sorted(axis.ticks)
         labels = [axis.ticks[t] for t in ticks]
         rotate = 30 if max(len(x) for x in labels) > 5 else 0
+        xa = x_axis(axis, rate)
+        explicit = s.key.endswith(", explicit)")
         for ax, (metric, ylabel, ci_key, clean_key) in zip(axes, CURVE_METRICS):
-            tops[metric] = max(tops[metric], _draw_curve(ax, sweeps, s, metric, ci_key, clean_key))
-            ax.set_xticks(ticks, labels, rotation=rotate)
-            ax.set_xlim(0.5, 5.5)
+            tops[metric] = max(tops[metric], _draw_curve(ax, sweeps, s, metric, ci_key, clean_key, xa.x))
+            if xa.log:
+                ax.set_xscale("log")
+                ax.minorticks_off()
+            ax.set_xticks([xa.x[t] for t in ticks], labels, rotation=rotate)
+            if not xa.numeric:
+                ax.set_xlim(0.5, 5.5)
+            elif len(ticks) == 1 and xa.x[ticks[0]] > 0:  # one point: a window around it
+                ax.set_xlim(xa.x[ticks[0]] * 0.5, xa.x[ticks[0]] * 1.5)
+            if xa.inverted:
+                ax.invert_xaxis()
             ax.grid(True, alpha=0.3)
             ax.tick_params(labelsize=8)
             ax.set_ylabel(wrap(ylabel, 24), fontsize=8.5)
-            ax.set_xlabel(mpl_text(axis.label + "  (harsher →)"), fontsize=8.5)
+            ax.set_xlabel(mpl_text(axis.label + ("" if explicit else "  (harsher →)")), fontsize=8.5)
             used.append((ax, metric))
     for ax, metric in used:
         top = tops[metric]
@@ -126,26 +148,29 @@ def family_figure(sweeps: Sequence[Sweep], series: Sequence[Series], title: str)
     return fig
 
 
-def _draw_curve(ax, sweeps: Sequence[Sweep], s: Series, metric: str, ci_key: str | None, clean_key: str | None) -> float:  # type: ignore[no-untyped-def]
-    """Draw one metric of one corruption for every sweep; returns the largest value drawn."""
+def _draw_curve(ax, sweeps: Sequence[Sweep], s: Series, metric: str, ci_key: str | None, clean_key: str | None,  # type: ignore[no-untyped-def]
+                positions: dict[int, float] | None = None) -> float:
+    """Draw one metric of one corruption for every sweep at ``positions[slot]`` (default: the severity);
+    returns the largest value drawn."""
     top = 0.0
     for i, sweep in enumerate(sweeps):
         cells = s.cells.get(i, {})
-        xs = [sev for sev in sorted(cells) if sev != FIXED and is_number(cells[sev].get(metric))]
-        ys = [float(cells[sev][metric]) for sev in xs]
+        sevs = [sev for sev in sorted(cells) if sev != FIXED and is_number(cells[sev].get(metric))]
+        xs = [positions.get(sev, float(sev)) if positions else float(sev) for sev in sevs]
+        ys = [float(cells[sev][metric]) for sev in sevs]
         c = color(i)
         if xs:
             ax.plot(xs, ys, "-o", color=c, lw=1.8, ms=4.5, zorder=3)
             top = max(top, max(ys))
         if ci_key:
-            ci = [(sev, (float(v[0]), float(v[1]))) for sev in xs
+            ci = [(x, (float(v[0]), float(v[1]))) for x, sev in zip(xs, sevs)
                   if isinstance(v := cells[sev].get(ci_key), (list, tuple)) and len(v) == 2 and all(is_number(x) for x in v)]
             if len(ci) >= 2:
                 ax.fill_between([x for x, _ in ci], [v[0] for _, v in ci], [v[1] for _, v in ci], color=c, alpha=0.18, lw=0)
             else:
-                for sev, v in ci:
-                    y = float(cells[sev][metric])
-                    ax.errorbar([sev], [y], yerr=[[max(0.0, y - v[0])], [max(0.0, v[1] - y)]], color=c, capsize=3, lw=1)
+                for x, v in ci:
+                    y = ys[xs.index(x)]
+                    ax.errorbar([x], [y], yerr=[[max(0.0, y - v[0])], [max(0.0, v[1] - y)]], color=c, capsize=3, lw=1)
             top = max([top] + [float(v[1]) for _, v in ci])
         if clean_key and is_number(sweep.clean.get(clean_key)):
             ax.axhline(float(sweep.clean[clean_key]), color=c, ls="--", lw=1.2, alpha=0.9, zorder=2)
@@ -170,11 +195,15 @@ def delta_eer_heatmap(sweeps: Sequence[Sweep], series: Sequence[Series]) -> Figu
     fixed = any(FIXED in s.severities for s in rows)
     ncol = 6 if fixed else 5  # column 6: cells given by explicit parameters
     values = np.full((len(sweeps), len(rows), ncol), np.nan)
+    failed = np.zeros(values.shape, dtype=bool)
     for i in range(len(sweeps)):
         for r, s in enumerate(rows):
             for sev, cell in s.cells.get(i, {}).items():
+                slot = 5 if sev == FIXED else sev - 1
                 if is_number(cell.get("delta_eer")):
-                    values[i, r, 5 if sev == FIXED else sev - 1] = float(cell["delta_eer"])
+                    values[i, r, slot] = float(cell["delta_eer"])
+                elif cell.get("n") == 0 and is_number(cell.get("errors")) and cell["errors"] > 0:
+                    failed[i, r, slot] = True
     finite = values[np.isfinite(values)]
     lim = max(0.02, float(np.abs(finite).max()) if finite.size else 0.02)
     norm = TwoSlopeNorm(vcenter=0.0, vmin=-lim, vmax=lim)
@@ -192,7 +221,11 @@ def delta_eer_heatmap(sweeps: Sequence[Sweep], series: Sequence[Series]) -> Figu
         for r in range(len(rows)):
             for c in range(ncol):
                 v = values[i, r, c]
-                text, col = ("n/a", "0.45") if not np.isfinite(v) else (f"{v:+.3f}", "white" if abs(v) > 0.6 * lim else "black")
+                if failed[i, r, c]:  # every clip failed: red, never the grey of "not in the grid"
+                    ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor=FAILED_COLOR, edgecolor="none"))
+                    ax.text(c, r, "FAILED", ha="center", va="center", fontsize=7.5, color="white", fontweight="bold")
+                    continue
+                text, col = ("–", "0.45") if not np.isfinite(v) else (f"{v:+.3f}", "white" if abs(v) > 0.6 * lim else "black")
                 ax.text(c, r, text, ha="center", va="center", fontsize=8, color=col)
         ax.set_xticks(range(ncol), [str(k) for k in range(1, 6)] + (["fixed\nparams"] if fixed else []))
         ax.set_xlabel("severity level (1 = mildest, 5 = harshest)", fontsize=8.5)
@@ -208,9 +241,10 @@ def delta_eer_heatmap(sweeps: Sequence[Sweep], series: Sequence[Series]) -> Figu
 def curve_plots(sweeps: Sequence[Sweep], out_dir: Path) -> list[PlotFile]:
     """One figure per panel group (EER, drift, flip rate vs severity), then the ΔEER heatmap."""
     series = collect_series(sweeps)
+    curves = [s for s in series if has_curve(s)] + explicit_series(sweeps)
     files: list[PlotFile] = []
     for key, group_title, _ in PANEL_GROUPS:
-        group = [s for s in series if s.panel == key and has_curve(s)]
+        group = [s for s in curves if s.panel == key]
         if not group:
             continue
         title = f"{group_title}: EER, drift and flip rate vs severity"
@@ -226,7 +260,10 @@ _CAPTIONS = {
     "curves": "One row per corruption. Left: equal error rate per severity, with the bootstrap 95% CI from metrics.json as "
     "a band and the clean EER dashed. Middle: probability drift, the mean absolute change of each clip's p_fake against "
     "its own clean p_fake. Right: flip rate, the fraction of clips whose decision at the clean EER threshold changes. "
-    "Tick labels are the corruption's parameter values.",
-    "heatmap": "EER increase over clean per cell (red = worse, blue = better); grey = no cell at that severity. "
+    "The x axis is the corruption's parameter on its own scale (log when it spans a factor of 8 or more), "
+    "drawn so that harsher is to the right; cells given by explicit parameters form curves of their own on their "
+    "parameter's axis.",
+    "heatmap": "EER increase over clean per cell (red = worse, blue = better); grey with a dash = no such cell in the "
+    "grid; solid red 'FAILED' = every clip of the cell failed (its message is in the headline and the errors table). "
     "Cells given by explicit parameters instead of a severity sit in the 'fixed params' column.",
 }

@@ -1,4 +1,5 @@
-"""Report figures from per-clip scores: p_fake histograms (clean vs worst cell) and the attack matrix.
+"""Report figures from per-clip scores: p_fake histograms (clean vs worst cell); the attack matrix is drawn by
+``plots_attack.py`` (``attack_matrix`` and ``attack_values`` are re-exported here).
 
 The clean threshold in metrics.json is on the score the EER uses
 (``settings.threshold_score``, ``raw_score`` when absent). The histograms show p_fake, so
@@ -14,13 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..metrics.diagnostics import SMALL_N
 from .load import Sweep
 from .plots import PlotFile, mpl_text, save_figure, wrap
+from .plots_attack import attack_matrix, attack_values
+
+__all__ = ["attack_matrix", "attack_values", "eer_score_column", "score_distributions", "score_plots", "threshold_on_p"]
 from .tables import is_number, worst_cells
 
 #: Histogram bins over p_fake in [0, 1].
@@ -92,63 +95,6 @@ def score_distributions(sweeps: Sequence[Sweep]) -> Figure | None:
         if len(panels) < 2:
             axes[row, 1].set_visible(False)
     fig.suptitle("Score distributions: clean vs the worst cell", fontsize=11.5)
-    return fig
-
-
-def attack_values(sweep: Sweep) -> tuple[list[str], list[str], np.ndarray, bool] | None:
-    """(attacks, cell ids, matrix, is_delta) for the attack matrix.
-
-    The paired ΔEER from ``per_attack_delta`` (cell minus clean on the same clips)
-    when metrics.json has it; otherwise the cells' per-attack EER from ``per_attack``
-    (is_delta False): subtracting ``per_attack["clean"]``, computed on every clean
-    clip, would mix clip sets whenever a clip failed in a cell.
-    """
-    delta = sweep.metrics.get("per_attack_delta")
-    is_delta = isinstance(delta, dict) and bool(delta)
-    per = delta if is_delta else sweep.metrics.get("per_attack")
-    if not isinstance(per, dict) or not per:
-        return None
-    cell_ids = [c["cell_id"] for c in sweep.cells if isinstance(per.get(c["cell_id"]), dict)]
-    attacks = sorted({a for cid in cell_ids for a in per[cid]})
-    if not cell_ids or not attacks:
-        return None
-    data = np.full((len(attacks), len(cell_ids)), np.nan)
-    for j, cid in enumerate(cell_ids):
-        for i, atk in enumerate(attacks):
-            v = per[cid].get(atk)
-            if is_number(v):
-                data[i, j] = float(v)
-    return attacks, cell_ids, data, is_delta
-
-
-def attack_matrix(sweeps: Sequence[Sweep]) -> Figure | None:
-    """Attack x corruption ΔEER (the ASVspoof evaluation package's view), one block per sweep."""
-    blocks = [(s, v) for s in sweeps if (v := attack_values(s)) is not None]
-    if not blocks:
-        return None
-    width = max(len(v[1]) for _, v in blocks)
-    height = sum(len(v[0]) for _, v in blocks)
-    fig = Figure(figsize=(3.0 + 0.62 * width, 1.9 * len(blocks) + 0.34 * height + 0.8), layout="constrained")
-    axes = fig.subplots(len(blocks), 1, squeeze=False)[:, 0]
-    finite = np.concatenate([v[2][np.isfinite(v[2])] for _, v in blocks])
-    lim = max(0.02, float(np.abs(finite).max()) if finite.size else 0.02)  # one colour scale for every detector
-    for ax, (sweep, (attacks, cells, data, is_delta)) in zip(axes, blocks):
-        im = ax.imshow(np.ma.masked_invalid(data), aspect="auto", cmap="RdBu_r",
-                       norm=TwoSlopeNorm(vcenter=0.0, vmin=-lim, vmax=lim))
-        ax.set_facecolor("0.88")
-        for i in range(len(attacks)):
-            for j in range(len(cells)):
-                v = data[i, j]
-                if np.isfinite(v):
-                    ax.text(j, i, f"{v:+.2f}", ha="center", va="center", fontsize=7.5,
-                            color="white" if abs(v) > 0.6 * lim else "black")
-        ax.set_xticks(range(len(cells)), [mpl_text(c) for c in cells], rotation=45, ha="right", fontsize=8)
-        ax.set_yticks(range(len(attacks)), [mpl_text(a) for a in attacks], fontsize=8)
-        ax.set_ylabel("attack", fontsize=8.5)
-        what = "ΔEER vs clean, same attack" if is_delta else "EER"
-        ax.set_title(mpl_text(wrap(f"{sweep.name}: {what}", 80)) if len(blocks) > 1 else what, fontsize=9.5)
-        fig.colorbar(im, ax=ax, label=f"{what} (fraction)", shrink=0.9)
-    fig.suptitle("Attack × corruption", fontsize=11.5)
     return fig
 
 
