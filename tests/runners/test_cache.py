@@ -244,3 +244,22 @@ def test_plugin_sweeps_pass_the_session_cache_through_and_keep_their_memo_key(tm
     again = memo_sweep(settings.store, DETECTOR_SPEC, str(dataset_dir), grid, cache=tmp_path / "other", **kw)
     assert again.out_dir == first.out_dir
     assert not (tmp_path / "other" / "objects").exists()
+
+
+def test_training_codec_cache_in_a_sweep_cache_folder_shares_its_store(tmp_path: Path) -> None:
+    from audiostress.augment.cache import CodecCache
+    from audiostress.corruptions import create
+    from audiostress.seeding import make_generator
+    from audiostress.synth import speech_like
+
+    folder = tmp_path / "one-cache"
+    with CorruptCache(folder, max_bytes="10M") as sweep_cache:  # the folder a sweep's --cache made
+        node = create("mp3", params={"bitrate_kbps": 32})
+        audio = speech_like(0.5, 16000, seed=3)
+        training = CodecCache(folder, k=1, seed=0)
+        _, first, _, _ = training.run(node, audio, 16000, make_generator(0))
+        assert training.misses == 1 and sweep_cache.entries() == 1 and sweep_cache.size_bytes() > 0
+        assert not (folder / "entries").exists()  # no private layout beside the shared store
+        again = CodecCache(folder, k=1, seed=0)
+        _, second, _, _ = again.run(node, audio, 16000, make_generator(0))
+        assert again.hits == 1 and torch.equal(first, second)

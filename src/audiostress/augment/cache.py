@@ -14,11 +14,19 @@ the codec library versions, so a changed clip, node, seed or library is a miss,
 never a stale hit. Entries are ``.npz`` files (no pickle) written atomically, so
 workers can fill the cache concurrently. With a cache the CPU part codes the
 whole clip and the crop comes after (the record says ``crop_after``).
+
+Pointed at a sweep's corrupted-audio cache (a folder holding the
+``runners.cache`` index, ``--cache DIR``), the entries go through that store
+instead: the same folder, its ``--cache-size`` bound and least-recently-used
+eviction, its locking and group permissions; the bitstream entries have their
+own key space there (``entry_key({"kind": "codec-streams", ...})``), so they
+never collide with a sweep's decoded audio. ``clip_hash`` is the one both use.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -33,6 +41,7 @@ import torch
 from torch import Tensor
 
 from ..corruptions import Node, from_dict
+from ..runners.cache import INDEX_NAME, CorruptCache, clip_hash, entry_key
 from ..corruptions._trace import ItemTrace, tracing
 from ..seeding import derive_seed, make_generator
 from ._tape import Tape, taped
@@ -47,14 +56,6 @@ def _versions_text() -> str:
     from ..codecs.provenance import codec_versions
 
     return json.dumps(codec_versions(), sort_keys=True, default=str)
-
-
-def clip_hash(audio: Tensor, sample_rate: int) -> str:
-    """sha256 of the clip's float32 samples, shape and rate."""
-    data = audio.detach().to("cpu", torch.float32).contiguous().numpy()
-    h = hashlib.sha256(repr((tuple(data.shape), int(sample_rate))).encode())
-    h.update(data.tobytes())
-    return h.hexdigest()
 
 
 def realisation_seed(cache_seed: int, content: str, r: int) -> int:
@@ -92,6 +93,20 @@ class CodecCache:
         self.hits = 0
         self.misses = 0
         self._miss_logged = False
+        self._shared: CorruptCache | None = None  # opened lazily in each process (a connection does not pickle)
+
+    @property
+    def shared(self) -> CorruptCache | None:
+        """The sweep cache this folder holds (its ``index.sqlite``), through which entries are kept; else ``None``."""
+        if self._shared is None and (self.root / INDEX_NAME).is_file():
+            self._shared = CorruptCache(self.root)
+        return self._shared
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_shared": None}
+
+    def _shared_key(self, key: str) -> str:
+        return entry_key({"kind": "codec-streams", "key": key})
 
     def key(self, content: str, node: Node, r: int, sample_rate: int) -> str:
         """The entry key (hex) of realisation ``r`` of ``node`` on the clip with content hash ``content``."""
@@ -103,6 +118,13 @@ class CodecCache:
         return self.root / "entries" / key[:2] / f"{key}.npz"
 
     def read(self, key: str) -> list[bytes] | None:
+        shared = self.shared
+        if shared is not None:
+            blob = shared.get_bytes(self._shared_key(key))
+            if blob is None:
+                return None
+            with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+                return [data[f"s{i}"].tobytes() for i in range(int(data["count"]))]
         path = self.path(key)
         if not path.is_file():
             return None
@@ -112,6 +134,11 @@ class CodecCache:
 
     def store(self, key: str, streams: Sequence[bytes]) -> int:
         """Write one entry atomically; returns its size in bytes."""
+        shared = self.shared
+        if shared is not None:
+            buffer = io.BytesIO()
+            np.savez(buffer, count=np.array(len(streams)), **{f"s{i}": np.frombuffer(s, dtype=np.uint8) for i, s in enumerate(streams)})  # type: ignore[arg-type]
+            return shared.put_bytes(self._shared_key(key), buffer.getvalue())
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
@@ -151,8 +178,10 @@ def _build_one(task: dict[str, Any]) -> int:
     audio = at_rate(raw, task["sample_rate"])
     content = clip_hash(audio, task["sample_rate"])
     key = cache.key(content, node, task["r"], task["sample_rate"])
-    if cache.path(key).is_file():
-        return int(cache.path(key).stat().st_size)
+    shared = cache.shared
+    done = cache.path(key) if shared is None else shared.path(cache._shared_key(key))
+    if done.is_file():
+        return int(done.stat().st_size)
     _, _, _, tape = realise(node, audio, task["sample_rate"], realisation_seed(cache.seed, content, task["r"]), None)
     return cache.store(key, tape.streams)
 
