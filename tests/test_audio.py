@@ -164,3 +164,37 @@ def test_wav_with_trailing_chunk_or_open_length_is_not_truncated(tmp_path):
     (tmp_path / "streamed.wav").write_bytes(bytes(streamed))
     y, _ = load(tmp_path / "streamed.wav")
     assert y.shape[-1] == audio.shape[-1]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(("orig", "new"), [(44100, 16000), (16000, 48000), (48000, 16000), (22050, 16000), (8000, 11025)])
+def test_resample_gives_the_bytes_of_torchaudio_functional(orig: int, new: int, dtype: torch.dtype) -> None:
+    import torchaudio.functional as taf
+
+    g = torch.Generator().manual_seed(orig + new)
+    for shape in [(1, 4410), (2, 9000), (3, 2, 5000)]:
+        x = torch.randn(*shape, generator=g).to(dtype)
+        expected = taf.resample(x, orig, new)
+        for _ in range(2):  # built, then reused
+            out = resample(x, orig, new)
+            assert out.dtype == dtype and torch.equal(out, expected)
+
+
+def test_resample_reuses_its_kernel() -> None:
+    """44.1 -> 16 kHz on 0.1 s: building the sinc kernel costs most of a call; the kept one is far cheaper."""
+    import time
+
+    import torchaudio.functional as taf
+
+    x = torch.randn(1, 4410)
+
+    def fastest(fn) -> float:
+        best = float("inf")
+        for _ in range(30):
+            t = time.perf_counter()
+            fn(x, 44100, 16000)
+            best = min(best, time.perf_counter() - t)
+        return best
+
+    resample(x, 44100, 16000)
+    assert fastest(resample) < 0.6 * fastest(taf.resample)

@@ -13,6 +13,7 @@ compares it with the bytes present.
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 from pathlib import Path
@@ -203,12 +204,33 @@ def save(
 
 
 def resample(audio: Tensor, orig_hz: int, new_hz: int) -> Tensor:
-    """Resample along the last axis with ``torchaudio.functional.resample`` (identity if equal)."""
+    """Resample along the last axis with torchaudio's windowed-sinc resampler (identity if equal).
+
+    The same bytes as ``torchaudio.functional.resample`` with its defaults. On
+    CPU the sinc kernel of each (rate pair, dtype) is built once per process and
+    kept (``torchaudio.transforms.Resample``, least recently used of
+    ``_RESAMPLERS`` pairs dropped): ``functional.resample`` rebuilds it on every
+    call, which costs more than resampling a short clip. Other devices build it
+    per call, on the device, as ``functional.resample`` does.
+    """
     if int(orig_hz) == int(new_hz):
         return audio
+    if audio.device.type == "cpu" and audio.dtype in (torch.float32, torch.float64):
+        return _resampler(int(orig_hz), int(new_hz), audio.dtype)(audio)
     import torchaudio.functional as taf
 
     return taf.resample(audio, int(orig_hz), int(new_hz))
+
+
+#: Rate pairs x dtypes whose CPU resampling kernel ``resample`` keeps.
+_RESAMPLERS = 32
+
+
+@functools.lru_cache(maxsize=_RESAMPLERS)
+def _resampler(orig_hz: int, new_hz: int, dtype: torch.dtype) -> torch.nn.Module:
+    import torchaudio.transforms as tat
+
+    return tat.Resample(orig_hz, new_hz, dtype=dtype)
 
 
 def to_mono(audio: Tensor) -> Tensor:
