@@ -14,6 +14,12 @@ On one generated dataset, one detector (the example TinyAasist card) and the
 
 Run:  python benchmarks/bench_sweep.py [--clips 24] [--seconds 4] [--workers 2]
 Targets on CPU: a/b <= 0.2 and a/c <= 1.25.
+
+With ``--cache`` it measures the corrupted-audio cache instead (``cache_bench``):
+two light detectors with different factories sweep the codec-heavy ``codecs``
+grid one after the other through one ``--cache`` folder; the second finds every
+corrupted clip there and does no codec work. It prints both times, their ratio
+(target <= 0.25) and the cache's size per clip and cell.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from audiostress.codecs.backends.ffmpeg_cli import ffmpeg_exe
 from audiostress.codecs.backends.ffmpeg_cli import run as run_ffmpeg
 from audiostress.data import load_dataset
 from audiostress.detectors import load_detector
+from audiostress.runners.cache import CorruptCache
 from audiostress.runners.corrupt_worker import corrupt_item, corrupt_tensor
 from audiostress.runners.engine import corrupt_batch
 from audiostress.runners.grid import load_grid
@@ -111,6 +118,46 @@ def lower_bound(dataset, grid, detector, workers: int, batch_size: int) -> tuple
     return time.perf_counter() - start, codec_s, device_s
 
 
+#: Two light detectors with different factories (``--cache`` mode): level and high-band share, as logits.
+LIGHT_DETECTORS = {
+    "level": "import torch\n\ndef build():\n    return Level()\n\nclass Level(torch.nn.Module):\n"
+             "    def forward(self, x):\n        return 10.0 * x.abs().mean(dim=-1) - 1.0\n",
+    "band": "import torch\n\ndef build():\n    return Band()\n\nclass Band(torch.nn.Module):\n"
+            "    def forward(self, x):\n        p = torch.fft.rfft(x).abs().pow(2)\n"
+            "        return -torch.log10(p[..., p.shape[-1] // 2 :].sum(-1) / p.sum(-1) + 1e-8)\n",
+}
+
+
+def cache_bench(args: argparse.Namespace, tmp: Path) -> None:
+    """Two detectors in turn on the ``codecs`` grid through one cache: both wall times, the ratio, the size."""
+    data = write_dataset(tmp / "data", args.clips, args.seconds)
+    grid = load_grid("codecs")
+    folder = tmp / "corrupted-audio"
+    io_spec = {"input": {"sample_rate": SR, "length": int(args.seconds * SR), "pad": "zero", "crop": "first"},
+               "output": {"kind": "logits", "higher_is_fake": True}}
+    print(f"--cache: {args.clips} clips x {args.seconds:g} s, codecs grid ({len(grid)} cells: "
+          f"{', '.join(c.cell_id for c in grid.cells)}), {args.workers} workers, batch {args.batch_size}")
+    times = []
+    for name, source in LIGHT_DETECTORS.items():
+        factory = tmp / f"{name}_model.py"
+        factory.write_text(source)
+        detector = load_detector(f"{factory}:build", batch_size=args.batch_size, device=args.device,
+                                 input=io_spec["input"], output=io_spec["output"])
+        t = time.perf_counter()
+        run_sweep(SweepConfig(detector=detector, data=str(data), grid=grid, out=tmp / f"sweep-{name}", workers=args.workers,
+                              batch_size=args.batch_size, device=args.device, quiet=True, report=False, cache=folder))
+        times.append(time.perf_counter() - t)
+    pairs = args.clips * sum(1 for c in grid.cells if c.corruption != "clean")
+    with CorruptCache(folder) as cache:
+        size, entries = cache.size_bytes(), cache.entries()
+    raw = args.seconds * SR * 4
+    print(f"first sweep  (detector level, fills the cache) {times[0]:8.2f} s")
+    print(f"second sweep (detector band, every clip a hit)  {times[1]:8.2f} s")
+    print(f"second/first = {times[1] / times[0]:.3f}  (target <= 0.25)")
+    print(f"cache: {entries} entries for {pairs} corrupted (clip, cell) pairs, {size / 1e6:.2f} MB, "
+          f"{size / max(1, entries) / 1e3:.1f} KB per clip and cell ({size / max(1, entries) / raw:.0%} of raw float32)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", type=int, default=24)
@@ -121,10 +168,14 @@ def main() -> None:
     parser.add_argument("--detector", default=str(CARD), help="detector spec or card (default: the example TinyAasist card)")
     parser.add_argument("--checkpoint", default=None, help="checkpoint for --detector")
     parser.add_argument("--device", default="cpu", help="cpu or cuda: where the detector and torch corruptions run")
+    parser.add_argument("--cache", action="store_true", help="measure the corrupted-audio cache instead (cache_bench)")
     args = parser.parse_args()
     torch.set_num_threads(args.torch_threads)
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
+        if args.cache:
+            cache_bench(args, tmp)
+            return
         data = write_dataset(tmp / "data", args.clips, args.seconds)
         dataset = load_dataset(str(data))
         grid = load_grid("quick")

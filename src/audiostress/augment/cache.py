@@ -41,8 +41,8 @@ import torch
 from torch import Tensor
 
 from ..corruptions import Node, from_dict
-from ..runners.cache import INDEX_NAME, CorruptCache, clip_hash, entry_key
 from ..corruptions._trace import ItemTrace, tracing
+from ..runners.cache import INDEX_NAME, CorruptCache, clip_hash, entry_key
 from ..seeding import derive_seed, make_generator
 from ._tape import Tape, taped
 

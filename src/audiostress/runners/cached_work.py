@@ -123,13 +123,13 @@ class CachedCorruption:
         keys = self.device_keys(cell, units, loaded, cell.node.to_dict())
         if all(self.cache.path(k).is_file() for k in keys):
             start = time.perf_counter()
-            entries = [self.cache.get(k) for k in keys]
-            if all(e is not None for e in entries):
+            entries = [e for e in (self.cache.get(k) for k in keys) if e is not None]
+            if len(entries) == len(keys):
                 ms = (time.perf_counter() - start) * 1e3 / max(1, len(keys))
                 self.hits += len(keys)
                 return [
                     Corrupted(u, torch.from_numpy(a).to(device), loaded.audio[u.clip_index][1], meta.get("snr_db"), ms)
-                    for u, (a, meta) in zip(units, entries)  # type: ignore[misc]  # all checked not None
+                    for u, (a, meta) in zip(units, entries)
                 ], []
         items, failures = corrupt_on_device(plan, cell, units, loaded, device, max_batch_samples)
         self.computed += len(units)
