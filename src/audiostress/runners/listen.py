@@ -252,11 +252,16 @@ class _Writer:
         if key in self.excerpts:
             return key
         try:
+            clean: np.ndarray | None = None
             if clip not in self.bounds:
-                clean, rate = self.replay(self.sweep_dir, clip, "clean")
-                self.bounds[clip] = (*excerpt_bounds(mono(clean), rate, self.max_s), rate)
-            audio, rate = self.replay(self.sweep_dir, clip, cell)
-            x = mono(audio)
+                clean_audio, rate = self.replay(self.sweep_dir, clip, "clean")
+                clean = mono(clean_audio)
+                self.bounds[clip] = (*excerpt_bounds(clean, rate, self.max_s), rate)
+            if cell == "clean" and clean is not None:  # the clean excerpt: the audio the bounds came from
+                x = clean
+            else:
+                audio, rate = self.replay(self.sweep_dir, clip, cell)
+                x = mono(audio)
             start, end, clean_rate = self.bounds[clip]
             if rate != clean_rate:  # the clean replay and this one ran at different rates: scale the offsets
                 start, end = round(start * rate / clean_rate), round(end * rate / clean_rate)
