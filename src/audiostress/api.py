@@ -41,6 +41,8 @@ OPTIONS: dict[str, str] = {
     "max_errors": "failed pairs accepted (N or 'P%'); beyond it TooManyErrorsError (default None: never raise)",
     "preflight": "check the detector contract and every cell before any pair is scored (default True)",
     "engine": "'local' (default) or 'ray': run the plan on a Ray cluster (pip install \"audiostress[ray]\")",
+    "cache": "corrupted-audio cache folder: corrupt once, score many detectors (same scores; the CLI's --cache)",
+    "cache_size": "bound of `cache` ('2G', '500M', bytes), least recently used entries evicted first (default unbounded)",
     "ray_address": "the Ray cluster of engine='ray' ('auto', 'host:6379', 'ray://host:10001'; default: a local one)",
 }
 _OVERRIDES = ("name", "kwargs", "input", "output")

@@ -187,6 +187,8 @@ def _trust_help() -> str:
 @click.option("--gpus", default=None, metavar="LIST", help="With --device cuda: pin the shard processes to these GPUs (e.g. 0,1,2,3; CUDA_VISIBLE_DEVICES); --procs defaults to their count.")
 @click.option("--engine", default="local", show_default=True, type=click.Choice(["local", "ray"]), help="local: this machine; ray: a Ray cluster (pip install \"audiostress[ray]\").")
 @click.option("--ray-address", default=None, metavar="ADDR", help="The Ray cluster of --engine ray (auto, HOST:6379, ray://HOST:10001); default: a local cluster.")
+@click.option("--cache", default=None, type=click.Path(file_okay=False), metavar="DIR", help="Corrupted-audio cache: store each corrupted clip in DIR and reuse it, so another detector over the same data and grid does no codec work (same scores). Shareable: point several sweeps or users at one DIR.")
+@click.option("--cache-size", default=None, metavar="SIZE", help="Bound of --cache (e.g. 2G, 500M); least recently used entries are evicted first. Default: unbounded.")
 @click.option("--no-report", "no_report", is_flag=True, hidden=True, help="Write scores.csv and metrics.json only (the shards of --procs).")
 def sweep_cmd(**opts: Any) -> None:
     """Score a detector on a dataset under every cell of a severity grid.
@@ -218,6 +220,7 @@ def sweep_cmd(**opts: Any) -> None:
             detector_overrides=overrides, reference=opts["reference"], progress=not opts["quiet"],
             corrupt_rate=opts["corrupt_rate"], grid_params=grid_params, max_errors=opts["max_errors"],
             engine=opts["engine"], ray_address=opts["ray_address"], report=not opts["no_report"],
+            cache=opts["cache"], cache_size=opts["cache_size"],
         )  # fmt: skip
         result = _launch(config, **launch) if launch else run_sweep(config)
     except TooManyErrorsError as exc:
