@@ -271,3 +271,21 @@ def test_a_bad_cache_size_or_engine_is_refused_before_any_work(tmp_path: Path, d
     with pytest.raises(ValueError, match="--cache .* local engine only"):
         sweep(tmp_path, dataset_dir, "ray", cache=tmp_path / "c", engine="ray")
     assert not (tmp_path / "bad-size").exists() and not (tmp_path / "c").exists()
+
+
+def test_the_sweep_command_fills_the_cache_within_its_size(tmp_path: Path, dataset_dir: Path) -> None:
+    from click.testing import CliRunner
+    from sweep_fixtures import DETECTOR_SPEC
+
+    from audiostress.cli import main
+
+    args = ["sweep", "--detector", DETECTOR_SPEC, "--data", str(dataset_dir), "--grid", str(grid_path(tmp_path)),
+            "--sample-rate", "16000", "--length", "8000", "--pad", "zero", "--crop", "first", "--kind", "score",
+            "--higher-is-fake", "--workers", "0", "--batch-size", "4", "--quiet", "--no-report",
+            "--cache", str(tmp_path / "cli-cache"), "--cache-size", "200K"]  # fmt: skip
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "cli")])
+    assert result.exit_code == 0, result.output
+    with CorruptCache(tmp_path / "cli-cache") as cache:
+        assert 0 < cache.size_bytes() <= 200 * 1024 and cache.entries() > 0
+    bad = CliRunner().invoke(main, [*args[:-1], "huge", "--out", str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "cache_size" in bad.output

@@ -100,16 +100,16 @@ def parse_size(size: str | int | None) -> int | None:
     if size is None:
         return None
     if isinstance(size, bool):
-        raise ValueError(f"Expected `cache_size` as bytes or a size such as '2G' or '500M', got {size!r}")
+        raise ValueError(f"Expected `cache_size` (--cache-size) as bytes or a size such as '2G' or '500M', got {size!r}")
     if isinstance(size, int):
         value = size
     else:
         m = _SIZE_RE.match(str(size))
         if not m:
-            raise ValueError(f"Expected `cache_size` as bytes or a size such as '2G' or '500M', got {size!r}")
+            raise ValueError(f"Expected `cache_size` (--cache-size) as bytes or a size such as '2G' or '500M', got {size!r}")
         value = int(float(m.group(1)) * _UNITS[m.group(2).upper()])
     if value < 1:
-        raise ValueError(f"Expected `cache_size` of at least 1 byte, got {size!r}; leave it unset for no bound")
+        raise ValueError(f"Expected `cache_size` (--cache-size) of at least 1 byte, got {size!r}; leave it unset for no bound")
     return value
 
 
