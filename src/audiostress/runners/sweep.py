@@ -18,6 +18,7 @@ bar is drawn on stderr only with ``progress=True``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import logging
@@ -43,6 +44,8 @@ from .store import STORE_NAME, Store
 
 logger = logging.getLogger("audiostress.sweep")
 
+#: The engines a sweep can run on (``SweepConfig.engine``).
+ENGINES = ("local", "ray")
 #: Detector description keys that do not change scores and so stay out of the fingerprint.
 _NON_SEMANTIC_DETECTOR_KEYS = ("device", "batch_size")
 
@@ -84,6 +87,12 @@ class SweepConfig:
     max_errors: int | str | None = None
     #: Check the detector's contract and every cell before any pair is scored (``preflight.py``).
     preflight: bool = True
+    #: Where the plan runs: ``"local"`` (``engine.py``: this process and its worker pool) or
+    #: ``"ray"`` (``ray_engine.py``: a Ray cluster; the extra ``audiostress[ray]``).
+    engine: str = "local"
+    #: The Ray cluster of ``engine="ray"`` (``"auto"``, ``host:6379``, ``ray://host:10001``);
+    #: ``None``: the one this process already joined, else a local cluster for the sweep.
+    ray_address: str | None = None
 
 
 @dataclass
@@ -138,7 +147,8 @@ def run_sweep(config: SweepConfig) -> SweepRun:
     dataset = resolve_dataset(config)
     for problem in dataset.problems:
         logger.warning("dataset problem: %s: %s", problem.row, problem.message)
-    detector = resolve_detector(config)
+    # On Ray the driver only checks and describes the detector: the scoring actors load it on config.device.
+    detector = resolve_detector(config if config.engine == "local" else dataclasses.replace(config, device="cpu"))
     shard = parse_shard(config.shard)
     corrupt_rate = resolve_corrupt_rate(config.corrupt_rate, detector)
     out = Path(config.out)
@@ -176,7 +186,14 @@ def _run_locked(
 
         engine = Engine(plan, grid, detector, write, device=device, strict=config.strict, corrupt_rate=corrupt_rate)
         try:
-            if pending:
+            if pending and config.engine == "ray":
+                from .ray_engine import RayEngine
+
+                RayEngine(
+                    plan, grid, detector, write, strict=config.strict, corrupt_rate=corrupt_rate,
+                    max_batch_samples=engine.max_batch_samples, address=config.ray_address, actor_device=config.device,
+                ).run()  # fmt: skip
+            elif pending:
                 from .pool import WorkerPool
 
                 with WorkerPool(config.workers) as pool:
@@ -294,6 +311,14 @@ def _check_config(config: SweepConfig) -> None:
         raise ValueError(f"Expected --workers >= 0, got {config.workers!r}")
     if config.limit is not None and config.limit < 1:
         raise ValueError(f"Expected --limit >= 1, got {config.limit!r}")
+    if config.engine not in ENGINES:
+        raise ValueError(f"Expected --engine in {{{', '.join(ENGINES)}}}, got {config.engine!r}")
+    if config.ray_address is not None and config.engine != "ray":
+        raise ValueError(f"--ray-address {config.ray_address} applies to --engine ray only (got --engine {config.engine})")
+    if config.engine == "ray":
+        from .ray_engine import import_ray
+
+        import_ray()  # fails now, with the pip command, rather than after the store is opened
     if config.reference is not None and not Path(config.reference).is_file():
         raise ValueError(f"--reference {config.reference}: file not found (give a metrics.json of a reference sweep)")
 
