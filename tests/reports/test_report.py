@@ -15,7 +15,8 @@ from audiostress.reports.tables import collect_series, severity_axis
 
 #: Figures the fake sweep supports: one per panel group, the heatmap, scores and the attack matrix.
 EXPECTED_PLOTS = ("curves_noise", "curves_filtering", "curves_codecs", "curves_neural_codecs",
-                  "delta_eer_heatmap", "score_distributions", "attack_matrix")
+                  "delta_eer_heatmap", "score_distributions", "attack_matrix", "det", "eer_vs_snr",
+                  "raw_score_histograms")
 
 
 class TableParser(HTMLParser):

@@ -36,7 +36,8 @@ def test_small_n_cis_are_marked_with_a_legend(tmp_path: Path, default_page: tupl
     assert metrics["clean"]["small_n"] is True and all(c["small_n"] for c in metrics["cells"])
     rows = re.findall(r'<tr data-cell-id="[^"]*" data-detector="[^"]*">.*?</tr>', page)
     assert len(rows) == len(metrics["cells"])
-    assert all(row.count('data-small-n="1"') == 2 for row in rows)  # EER CI and ΔEER CI of every cell
+    # the EER, ΔEER, drift and flip-rate CIs of every cell
+    assert all(row.count('data-small-n="1"') == 4 for row in rows)
     assert 'data-key="small_n_legend"' in page and "fewer than 10 clips of a class" in page
     assert re.search(r'data-key="clean_eer_ci95">[^<]*<span class="smalln"', page)
     summary = (root / "summary.md").read_text()
