@@ -119,15 +119,34 @@ def parse_params(items: tuple[str, ...]) -> dict[str, Any]:
 @main.command("report")
 @click.argument("dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Output folder (required for several DIRs; default: the one DIR).")
-def report_cmd(dirs: tuple[str, ...], out: str | None) -> None:
+@click.option("--reference", default=None, type=click.Path(exists=True), metavar="DIR|METRICS.json",
+              help="A reference detector's sweep (or its metrics.json) for ImageNet-C CE, relative CE and mCE.")
+def report_cmd(dirs: tuple[str, ...], out: str | None, reference: str | None) -> None:
     """Write report.html, summary.md and plots/ for one sweep DIR, or compare several detectors."""
     from .reports import ReportError, write_report
 
     try:
-        path = write_report(list(dirs), out)
+        path = write_report(list(dirs), out, reference=_read_reference(reference))
     except (ReportError, OSError) as exc:
         raise fail(exc) from exc
     click.echo(f"report: {path}")
+
+
+def _read_reference(reference: str | None) -> dict[str, Any] | None:
+    """A reference sweep directory or metrics.json as the metrics dict, with a clear error for anything else."""
+    if reference is None:
+        return None
+    from pathlib import Path
+
+    path = Path(reference)
+    path = path / "metrics.json" if path.is_dir() else path
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"--reference {reference}: cannot read {path} as a metrics.json ({exc})") from exc
+    if not isinstance(data, dict) or "cells" not in data:
+        raise UserError(f"--reference {reference}: {path} is not an audiostress metrics.json (no `cells`)")
+    return data
 
 
 @main.command("demo")

@@ -25,8 +25,8 @@ def sweep(tmp_path: Path, data: Path, name: str, **kw: object) -> object:
     return run_sweep(SweepConfig(**cfg))
 
 
-def test_the_exporters_run_in_order_and_report_false_drops_only_the_report() -> None:
-    assert [e.name for e in EXPORTERS] == ["scores.csv", "metrics.json", "report"]
+def test_the_exporters_run_in_order_and_report_false_keeps_only_the_data() -> None:
+    assert [e.name for e in EXPORTERS] == ["scores.csv", "metrics.json", "listen", "report"]
     assert exporters_for(report=False) == DATA_EXPORTERS == EXPORTERS[:2]
     assert exporters_for(report=True) == EXPORTERS
 
