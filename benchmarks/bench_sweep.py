@@ -121,7 +121,7 @@ def lower_bound(dataset, grid, detector, workers: int, batch_size: int) -> tuple
 #: Two light detectors with different factories (``--cache`` mode): level and high-band share, as logits.
 LIGHT_DETECTORS = {
     "level": "import torch\n\ndef build():\n    return Level()\n\nclass Level(torch.nn.Module):\n"
-             "    def forward(self, x):\n        return 10.0 * x.abs().mean(dim=-1) - 1.0\n",
+             "    def forward(self, x):\n        return 1.0 - 10.0 * x.abs().mean(dim=-1)\n",
     "band": "import torch\n\ndef build():\n    return Band()\n\nclass Band(torch.nn.Module):\n"
             "    def forward(self, x):\n        p = torch.fft.rfft(x).abs().pow(2)\n"
             "        return -torch.log10(p[..., p.shape[-1] // 2 :].sum(-1) / p.sum(-1) + 1e-8)\n",
