@@ -96,6 +96,18 @@ def test_group_and_cap_sizes_follow_the_batch_size() -> None:
         group_clips_for(0)
 
 
+def test_the_plan_keeps_its_group_size_and_shards_take_whole_groups(clips: list[Any]) -> None:
+    plan = make_plan(clips, ["clean"], 0, group_clips=32)
+    assert plan.group_clips == 32 and plan.n_groups == 2
+    groups = list(plan.pending_groups())
+    assert len(groups) == 2 and sum(map(len, groups)) == 64
+    assert make_plan(clips, ["clean"], 0).group_clips == GROUP_CLIPS
+    shards = [make_plan(clips, ["clean"], 0, shard=Shard(i, 2), group_clips=32) for i in (1, 2)]
+    assert sorted(c.clip_id for s in shards for c in s.clips) == sorted(c.clip_id for c in clips)
+    with pytest.raises(ValueError, match="group_clips"):
+        make_plan(clips, ["clean"], 0, group_clips=0)
+
+
 def test_windows_per_clip_come_from_the_headers_and_the_input_spec(clips: list[Any]) -> None:
     windows = {"sample_rate": SR, "length": 2000, "pad": "zero", "crop": "windows", "hop": 2000}
     det = load_detector(DETECTOR_SPEC, input=windows, output=DETECTOR_OUTPUT, batch_size=32)
