@@ -1,6 +1,7 @@
 """The local scheduler of a sweep: pipelines the pure steps of ``work.py`` over the plan's groups.
 
-Clips are processed in the plan's groups (``plan.py``, about 8 clips each). The
+Clips are processed in the plan's groups (``plan.py``; sized by the batch size,
+``batching.py``: about ``batch_size`` windows each). The
 unit of work is a (group, cell): when any pair of it is pending, the cell is
 computed for every loaded clip of the group and the detector scores all of them
 in **one** ``Detector.score`` call (per sample rate), in plan order, never mixed
@@ -26,12 +27,14 @@ For each group:
    the detector works.
 
 Batches are bounded by samples (``max_batch_samples``, default
-``work.MAX_BATCH_SAMPLES``): a (group, cell) whose padded batch would exceed the
+``batching.batch_samples_for(detector.batch_size)``, which is
+``work.MAX_BATCH_SAMPLES`` up to batch size 16): a (group, cell) whose padded batch would exceed the
 cap is packed into several batches in plan order (``work.pack``), each one padded
 device batch and one detector call, so one long clip no longer pads a whole group
 to its length; a clip above the cap runs alone (in chunks where the corruption
-allows it). Like the batch size, the cap fixes the composition and stays out of
-the store identity: results are byte-identical for a given cap.
+allows it). With the batch size, the cap fixes the composition; the default cap
+follows from the batch size, which the store identity holds, so results are
+byte-identical for a given batch size.
 
 With ``corrupt_rate`` every clip is resampled to that rate right after loading,
 before the clean cell is scored and before any corruption (``None``: native rate).
@@ -64,6 +67,9 @@ from typing import Any, NoReturn
 
 import torch
 
+from .batching import DEFAULT_BATCH_SIZE, batch_samples_for
+from .cache import CorruptCache
+from .cached_work import CachedCorruption
 from .corrupt_worker import CorruptResult, CpuTask, corrupt_item, crashed_item
 from .grid import Cell, Grid
 from .plan import GROUP_CLIPS, Plan, Unit
@@ -89,9 +95,10 @@ __all__ = [
     "contain_exits", "corrupt_batch", "cpu_result_window", "result_samples",
 ]  # fmt: skip
 
-#: Corrupted CPU results allowed to wait per CPU-placed cell: one group's worth, so the
-#: codecs can code a whole group ahead while the detector scores the previous one. The
-#: bound depends on the grid and the group size, never on the dataset size.
+#: Corrupted CPU results allowed to wait per CPU-placed cell: one group's worth (the engine
+#: passes its plan's ``group_clips``; this is the default group), so the codecs can code a
+#: whole group ahead while the detector scores the previous one. The bound depends on the
+#: grid and the group size, never on the dataset size.
 CPU_RESULTS_PER_CELL = GROUP_CLIPS
 #: Samples of corrupted CPU results allowed to wait, in padded batches' worth (``max_batch_samples``):
 #: the count bound above holds for short clips, this one for long ones (one result always fits).
@@ -161,7 +168,11 @@ class Engine:
     results waiting for the detector (default ``cpu_result_window``);
     ``corrupt_rate`` (Hz, or ``None`` for each file's native rate) is the rate
     every clip is resampled to after loading; ``max_batch_samples`` caps a padded
-    batch and a detector call (longest clip x clips x channels).
+    batch and a detector call (longest clip x clips x channels; ``None``:
+    ``batching.batch_samples_for`` of the detector's ``batch_size``). With
+    ``cache`` (a ``CorruptCache``) corrupted audio is read from it when present
+    and stored when computed (``cached_work.py``): hits never reach the pool,
+    scores are the same bytes, and the counts are logged at the end of ``run``.
     """
 
     def __init__(
@@ -176,8 +187,11 @@ class Engine:
         work: Callable[[CpuTask], CorruptResult] | None = None,
         result_window: int | None = None,
         corrupt_rate: int | None = None,
-        max_batch_samples: int = MAX_BATCH_SAMPLES,
+        max_batch_samples: int | None = None,
+        cache: CorruptCache | None = None,
     ) -> None:
+        if max_batch_samples is None:
+            max_batch_samples = batch_samples_for(int(getattr(detector, "batch_size", DEFAULT_BATCH_SIZE)))
         if corrupt_rate is not None and (isinstance(corrupt_rate, bool) or not isinstance(corrupt_rate, int) or corrupt_rate < 1):
             raise ValueError(f"Expected `corrupt_rate` to be a rate in Hz (a positive int) or None, got {corrupt_rate!r}")
         if isinstance(max_batch_samples, bool) or not isinstance(max_batch_samples, int) or max_batch_samples < 1:
@@ -193,12 +207,17 @@ class Engine:
         self.result_window = result_window
         self.corrupt_rate = corrupt_rate
         self.max_batch_samples = max_batch_samples
+        #: The corrupted-audio cache's steps (``cached_work.py``), or ``None`` without ``cache``.
+        self.cached = (
+            CachedCorruption(cache, corrupt_rate=corrupt_rate, device=device, max_batch_samples=max_batch_samples)
+            if cache is not None else None
+        )  # fmt: skip
 
     def run(self, pool: Any) -> None:
         """Score every pending pair of the plan, CPU cells on ``pool`` (a ``WorkerPool``)."""
         window = self.result_window
         if window is None:
-            window = cpu_result_window(self.cells.values(), int(getattr(pool, "max_in_flight", 1)))
+            window = cpu_result_window(self.cells.values(), int(getattr(pool, "max_in_flight", 1)), self.plan.group_clips)
         previous: _Group | None = None
         budget = CPU_RESULT_BATCHES * self.max_batch_samples
         with pool.stream(
@@ -209,13 +228,16 @@ class Engine:
                 for cell_id, units in group.cpu_cells:
                     cell = self.cells[cell_id]
                     for task in cpu_tasks(cell, units, group.loaded, self.node_dicts[cell_id], self.max_batch_samples):
-                        stream.submit(task)
+                        if self.cached is None or not self.cached.hold(task):  # a cache hit never reaches the pool
+                            stream.submit(task)
                 self._score_clean_and_device(group.loaded)
                 if previous is not None:
                     self._drain_cpu(previous, stream)
                 previous = group
             if previous is not None:
                 self._drain_cpu(previous, stream)
+        if self.cached is not None:
+            self.cached.finish()
 
     def _load(self, indices: Sequence[int]) -> _Group:
         loaded = load_group(self.plan, indices, corrupt_rate=self.corrupt_rate)
@@ -240,13 +262,17 @@ class Engine:
             if cell.corruption == "clean":
                 items = clean_items(units, loaded)
             else:
-                items, failures = corrupt_on_device(self.plan, cell, units, loaded, self.device, self.max_batch_samples)
+                corrupt = corrupt_on_device if self.cached is None else self.cached.on_device
+                items, failures = corrupt(self.plan, cell, units, loaded, self.device, self.max_batch_samples)
             self._score(items, failures)
 
     def _drain_cpu(self, group: _Group, stream: Any) -> None:
         """Collect the group's CPU results cell by cell (submission order) and score each cell in one call."""
         for _, units in group.cpu_cells:
-            results = [stream.get() for _ in units]
+            if self.cached is None:
+                results = [stream.get() for _ in units]
+            else:
+                results = [self.cached.take(u, stream.get, self.work) for u in units]
             items, failures = collect_cpu(self.plan, units, results, group.loaded)
             self._score(items, failures)
 
