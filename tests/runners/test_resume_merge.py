@@ -75,7 +75,8 @@ def test_sigkill_midway_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -
     assert MIN_ROWS_BEFORE_KILL <= partial < 24 * 5
     assert not (killed / "metrics.json").exists()
 
-    result = CliRunner().invoke(main, sweep_args(data, grid, killed, card=card))
+    # The batch size is part of the identity: the rerun resumes with the same one.
+    result = CliRunner().invoke(main, sweep_args(data, grid, killed, "--batch-size", "1", card=card))
     assert result.exit_code == 0, result.output
     pairs = stored_pairs(killed)
     assert len(pairs) == len(set(pairs)) == 24 * 5  # nothing duplicated or missing

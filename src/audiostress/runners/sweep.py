@@ -31,6 +31,8 @@ from typing import Any
 import torch
 
 from .._version import __version__
+from .batching import group_clips_of
+from .cache import CorruptCache, parse_size
 from .engine import Engine
 from .export import ExportContext, exporters_for, run_exporters, write_report_files
 from .grid import Grid, load_grid
@@ -93,6 +95,10 @@ class SweepConfig:
     #: The Ray cluster of ``engine="ray"`` (``"auto"``, ``host:6379``, ``ray://host:10001``);
     #: ``None``: the one this process already joined, else a local cluster for the sweep.
     ray_address: str | None = None
+    #: The corrupted-audio cache folder (``cache.py``, ``--cache``): corrupt once, score many detectors.
+    cache: str | os.PathLike[str] | None = None
+    #: Its size bound, least recently used entries evicted first (``"2G"``, ``"500M"``, bytes); ``None``: unbounded.
+    cache_size: str | int | None = None
 
 
 @dataclass
@@ -171,7 +177,9 @@ def _run_locked(
     provenance["dataset_problems"] = [{"row": str(p.row), "message": str(p.message)} for p in dataset.problems]
     with Store(out / STORE_NAME) as store:
         store.begin_run(identity, provenance, [c.to_dict() for c in grid.cells], str(shard) if shard else None)
-        plan = make_plan(dataset.clips, [c.cell_id for c in grid.cells], config.seed, shard=shard, done=store.done_pairs())
+        # Groups follow the batch size (batching.py), computed from the whole dataset so every shard agrees.
+        plan = make_plan(dataset.clips, [c.cell_id for c in grid.cells], config.seed, shard=shard, done=store.done_pairs(),
+                         group_clips=group_clips_of(detector, headers, corrupt_rate))
         warning = empty_shard_warning(plan, shard, len(dataset.clips))
         if warning:
             logger.warning("%s", warning)
@@ -184,7 +192,8 @@ def _run_locked(
             errors = sum(1 for r in rows if r.error)
             progress.advance(scored=len(rows) - errors, errors=errors)
 
-        engine = Engine(plan, grid, detector, write, device=device, strict=config.strict, corrupt_rate=corrupt_rate)
+        cache = CorruptCache(config.cache, max_bytes=config.cache_size) if config.cache is not None else None
+        engine = Engine(plan, grid, detector, write, device=device, strict=config.strict, corrupt_rate=corrupt_rate, cache=cache)
         try:
             if pending and config.engine == "ray":
                 from .ray_engine import RayEngine
@@ -200,6 +209,8 @@ def _run_locked(
                     engine.run(pool)
         finally:
             progress.close()
+            if cache is not None:
+                cache.close()
         rows = store.rows()
     reference = json.loads(Path(config.reference).read_text(encoding="utf-8")) if config.reference else None
     context = ExportContext(
@@ -319,6 +330,9 @@ def _check_config(config: SweepConfig) -> None:
         from .ray_engine import import_ray
 
         import_ray()  # fails now, with the pip command, rather than after the store is opened
+    parse_size(config.cache_size)  # a bad --cache-size fails before the store is opened
+    if config.cache is not None and config.engine != "local":
+        raise ValueError(f"--cache {config.cache} is read by the local engine only (got --engine {config.engine}); drop --cache")
     if config.reference is not None and not Path(config.reference).is_file():
         raise ValueError(f"--reference {config.reference}: file not found (give a metrics.json of a reference sweep)")
 
@@ -365,7 +379,7 @@ def sweep_identity(detector: Any, dataset: Any, grid: Grid, seed: int, *, corrup
     """What must match to resume or merge: detector, dataset, grid, seed and the corrupt rate (Hz or ``native``)."""
     return {
         "detector": detector_identity(detector), "dataset": dataset_identity(dataset), "grid": grid.to_dict(),
-        "seed": int(seed), "corrupt_rate": _rate_label(corrupt_rate),
+        "seed": int(seed), "corrupt_rate": _rate_label(corrupt_rate), "batch_size": int(getattr(detector, "batch_size", 16)),
     }  # fmt: skip
 
 
