@@ -62,6 +62,10 @@ def test_sweep_frames_have_clips_times_cells_rows_and_match_load_results(tmp_pat
     pd.testing.assert_frame_equal(scores, again.to_pandas())
     pd.testing.assert_frame_equal(res.to_pandas("cells"), again.to_pandas("cells"))
     assert res.run is not None and res.run.n_scored == N_CLIPS * N_CELLS and again.run is None
+    # latency comes from the detector time and audio seconds every scored row records
+    assert res.metrics["latency"]["ms_per_audio_s"] > 0
+    assert all(c["latency_ms_per_audio_s"] > 0 for c in res.metrics["cells"])
+    assert res.metrics["clean"]["latency_ms_per_audio_s"] > 0
 
 
 def test_typed_cells_carry_the_metrics_json_values(tmp_path: Path, dataset_dir: Path, grid_path: Path) -> None:

@@ -32,13 +32,14 @@ def test_columns_are_the_fields_in_design_order() -> None:
         "clip_id", "label", "attack", "cell_id", "corruption", "severity", "raw_score", "p_fake", "measured_snr_db", "error",
         "note",
     )  # fmt: skip
-    assert SCORE_COLUMNS == CSV_COLUMNS[:-1] + ("elapsed_ms", "note", "retries") and KEY_COLUMNS == ("clip_id", "cell_id")
+    assert SCORE_COLUMNS == CSV_COLUMNS[:-1] + ("elapsed_ms", "note", "retries", "detect_ms", "audio_s")
+    assert KEY_COLUMNS == ("clip_id", "cell_id")
     assert sql_columns() == [
         "clip_id TEXT NOT NULL", "label TEXT NOT NULL", "attack TEXT", "cell_id TEXT NOT NULL",
         "corruption TEXT NOT NULL", "severity INTEGER", "raw_score REAL", "p_fake REAL", "measured_snr_db REAL",
-        "error TEXT", "elapsed_ms REAL", "note TEXT", "retries INTEGER DEFAULT 0",
+        "error TEXT", "elapsed_ms REAL", "note TEXT", "retries INTEGER DEFAULT 0", "detect_ms REAL", "audio_s REAL",
     ]  # fmt: skip
-    assert OPTIONAL_COLUMNS == {"note": None, "retries": 0}
+    assert OPTIONAL_COLUMNS == {"note": None, "retries": 0, "detect_ms": None, "audio_s": None}
 
 
 def test_rows_without_the_later_columns_read_with_their_defaults() -> None:

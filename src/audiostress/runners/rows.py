@@ -11,8 +11,8 @@ the metric table's columns. Add a field here and every view follows.
 True
 >>> sql_columns()[5]
 'severity INTEGER'
->>> CSV_COLUMNS[-2:], sql_columns()[-1]
-(('error', 'note'), 'retries INTEGER DEFAULT 0')
+>>> CSV_COLUMNS[-2:], sql_columns()[-3:]
+(('error', 'note'), ['retries INTEGER DEFAULT 0', 'detect_ms REAL', 'audio_s REAL'])
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ class ScoreRow:
     elapsed_ms: float
     note: str | None = None
     retries: int = 0
+    #: The detector's time for this pair (its share of the call) and the audio seconds it scored, for latency.
+    detect_ms: float | None = None
+    audio_s: float | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -84,7 +87,7 @@ OPTIONAL_COLUMNS: dict[str, Any] = {
     f.name: f.default for f in dataclasses.fields(ScoreRow) if f.default is not dataclasses.MISSING
 }
 #: Columns that carry only timing, not results: left out of scores.csv and of shard comparisons.
-TIMING_COLUMNS: tuple[str, ...] = ("elapsed_ms",)
+TIMING_COLUMNS: tuple[str, ...] = ("elapsed_ms", "detect_ms", "audio_s")
 #: Columns stored in SQL only (not in scores.csv): how many extra detector attempts a pair took.
 SQL_ONLY_COLUMNS: tuple[str, ...] = ("retries",)
 #: The scores.csv columns, in DESIGN.md order (``note`` right after ``error``).

@@ -91,6 +91,8 @@ class Scored:
     elapsed_ms: float
     retries: int = 0
     note: str | None = None
+    detect_ms: float | None = None
+    audio_s: float | None = None
 
 
 @dataclass
@@ -362,7 +364,8 @@ def _score_batch(
         return scored
     detect_ms = (time.perf_counter() - start) * 1e3 / len(items)
     return [
-        Scored(it.unit, float(r), float(q), it.snr_db, it.corrupt_ms + detect_ms, retries, note)
+        Scored(it.unit, float(r), float(q), it.snr_db, it.corrupt_ms + detect_ms, retries, note, detect_ms,
+               it.audio.shape[-1] / it.sample_rate)
         for it, r, q in zip(items, raw, p)
         if plan.is_pending(it.unit.clip_index, it.unit.cell_id)  # the others only keep the call's composition
     ]
@@ -389,7 +392,9 @@ def detect(detector: Any, items: Sequence[Corrupted]) -> tuple[list[float], list
 def to_rows(plan: Plan, cells: Mapping[str, Cell], scored: Sequence[Scored], failures: Sequence[Failure]) -> list[ScoreRow]:
     """Score rows of scored pairs, then error rows of failed ones."""
     rows = [
-        _row(plan, cells, s.unit, s.raw_score, s.p_fake, s.snr_db, None, s.elapsed_ms, s.retries, s.note) for s in scored
+        _row(plan, cells, s.unit, s.raw_score, s.p_fake, s.snr_db, None, s.elapsed_ms, s.retries, s.note,
+             detect_ms=s.detect_ms, audio_s=s.audio_s)
+        for s in scored
     ]
     rows += [_row(plan, cells, f.unit, None, None, None, f.message, f.elapsed_ms, f.retries, f.note) for f in failures]
     return rows
@@ -397,12 +402,13 @@ def to_rows(plan: Plan, cells: Mapping[str, Cell], scored: Sequence[Scored], fai
 
 def _row(
     plan: Plan, cells: Mapping[str, Cell], unit: Unit, raw: float | None, p: float | None, snr: float | None,
-    error: str | None, ms: float, retries: int, note: str | None,
+    error: str | None, ms: float, retries: int, note: str | None, *, detect_ms: float | None = None,
+    audio_s: float | None = None,
 ) -> ScoreRow:  # fmt: skip
     clip = plan.clips[unit.clip_index]
     cell = cells[unit.cell_id]
     return ScoreRow(
         clip_id=clip.clip_id, label=clip.label, attack=clip.attack, cell_id=cell.cell_id, corruption=cell.corruption,
         severity=cell.severity, raw_score=raw, p_fake=p, measured_snr_db=snr, error=error, elapsed_ms=ms, note=note,
-        retries=retries,
+        retries=retries, detect_ms=detect_ms, audio_s=audio_s,
     )  # fmt: skip
