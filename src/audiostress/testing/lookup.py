@@ -27,6 +27,7 @@ LATER: dict[str, str] = {
     "fpr_at_threshold": "needs output.threshold in the card",
     "fnr_at_threshold": "needs output.threshold in the card",
     "tpr_at_threshold": "needs output.threshold in the card",
+    "accuracy_at_threshold": "needs output.threshold in the card",
     "cllr": "needs an audiostress version that writes cllr into metrics.json",
 }
 #: Top-level metrics.json blocks that are not sweep-level metrics.
@@ -107,7 +108,8 @@ def read_cell(block: Mapping[str, Any], metric: str) -> Reading:
     """``metric`` of one clean/cell block; a :data:`DERIVED` metric is computed from its complement."""
     n = block.get("n") if _is_number(block.get("n")) else None
     source = DERIVED.get(metric, metric)
-    if source not in block:
+    # A threshold metric is written as null when the card declares no threshold: that is "not in this sweep".
+    if source not in block or (block.get(source) is None and metric in LATER):
         return Reading(False, n=n)
     value = block.get(source)
     ci = _interval(block.get(f"{source}_ci95"))
