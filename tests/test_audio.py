@@ -198,3 +198,11 @@ def test_resample_reuses_its_kernel() -> None:
 
     resample(x, 44100, 16000)
     assert fastest(resample) < 0.6 * fastest(taf.resample)
+
+
+@pytest.mark.parametrize(("orig", "new"), [(16000, 48000), (48000, 16000), (16000, 22050), (22050, 16000), (44100, 8000), (8000, 8000)])
+def test_resampled_length_predicts_what_resample_returns(orig, new):
+    from audiostress.audio import resample, resampled_length
+
+    for n in (1, 2, 7, 160, 4097, 64000, 96001):
+        assert resampled_length(n, orig, new) == resample(torch.zeros(1, n, dtype=torch.float64), orig, new).shape[-1], n

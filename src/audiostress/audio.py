@@ -14,6 +14,7 @@ compares it with the bytes present.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import struct
 from pathlib import Path
@@ -220,6 +221,21 @@ def resample(audio: Tensor, orig_hz: int, new_hz: int) -> Tensor:
     import torchaudio.functional as taf
 
     return taf.resample(audio, int(orig_hz), int(new_hz))
+
+
+def resampled_length(n: int, orig_hz: int, new_hz: int) -> int:
+    """The number of samples ``resample`` returns for ``n`` input samples, without resampling.
+
+    torchaudio's rule: ``ceil(new * n / orig)`` over the reduced rates, the
+    quotient rounded to float32 first as torchaudio does.
+
+    >>> resampled_length(64000, 16000, 48000), resampled_length(5, 48000, 16000)
+    (192000, 2)
+    """
+    if int(orig_hz) == int(new_hz):
+        return int(n)
+    g = math.gcd(int(orig_hz), int(new_hz))
+    return int(torch.ceil(torch.as_tensor((int(new_hz) // g) * int(n) / (int(orig_hz) // g))))
 
 
 #: Rate pairs x dtypes whose CPU resampling kernel ``resample`` keeps.

@@ -1,4 +1,4 @@
-"""Backends: PyAV in-process, ffmpeg through pipes (one module, argument lists), pedalboard."""
+"""Backends: PyAV in-process, ffmpeg through pipes (one module, argument lists), pedalboard, fast_mp3."""
 
 from __future__ import annotations
 
@@ -97,3 +97,45 @@ def test_codecs_are_deterministic_across_calls():
     a = node.apply(x, SR, generator=make_generator(0))
     b = node.apply(x, SR, generator=make_generator(99))
     assert torch.equal(a, b)
+
+
+# -- fast_mp3: fast-mp3-augment's one-call LAME + minimp3 round trip (the [augment] extra) ------------------
+@pytest.mark.parametrize("kbps", [32, 128])
+def test_fast_mp3_reaches_the_quality_of_pyav_and_keeps_alignment(kbps):
+    pytest.importorskip("fast_mp3_augment")
+    x = clip()
+    a = create("mp3", params={"bitrate_kbps": kbps, "quality": 7}).apply(x, SR, generator=make_generator(0))
+    b = create("mp3", params={"bitrate_kbps": kbps, "quality": 7, "backend": "fast_mp3"}).apply(x, SR, generator=make_generator(0))
+    assert b.shape == x.shape and not torch.equal(b, x)
+    assert abs(float(snr_db(x, a)[0]) - float(snr_db(x, b)[0])) < CROSS_BACKEND_SNR_DIFF_DB
+
+
+def test_fast_mp3_follows_bitrate_and_quality():
+    pytest.importorskip("fast_mp3_augment")
+    x = clip()
+
+    def run(**params):
+        return create("mp3", params={"backend": "fast_mp3", **params}).apply(x, SR, generator=make_generator(0))
+
+    low, high = run(bitrate_kbps=16), run(bitrate_kbps=128)
+    assert float(snr_db(x, high)[0]) > float(snr_db(x, low)[0]) + 1.0  # more bits, closer to the input
+    assert not torch.equal(run(bitrate_kbps=64, quality=0), run(bitrate_kbps=64, quality=9))
+    assert torch.equal(run(bitrate_kbps=64, quality=7), run(bitrate_kbps=64, quality=7))  # deterministic
+
+
+def test_fast_mp3_without_the_package_names_the_extra(monkeypatch):
+    import sys
+
+    from audiostress.codecs.backends import CodecUnavailableError
+
+    monkeypatch.setitem(sys.modules, "fast_mp3_augment", None)  # import now raises ImportError
+    assert not get_backend("fast_mp3").has_encoder("libmp3lame")
+    with pytest.raises(CodecUnavailableError, match=r"audiostress\[augment\]"):
+        create("mp3", params={"bitrate_kbps": 64, "backend": "fast_mp3"}).apply(clip(), SR, generator=make_generator(0))
+
+
+def test_codec_cache_refuses_a_backend_without_a_bitstream():
+    from audiostress.augment._tape import Tape, taped
+
+    with pytest.raises(ValueError, match="backend=fast_mp3.*pass backend=pyav"):
+        taped(create("mp3", params={"backend": "fast_mp3"}), Tape())

@@ -28,7 +28,7 @@ def test_refused_bitrate_names_codec_parameter_value_and_range(name, value, mess
 
 
 def test_unknown_backend_lists_choices():
-    with pytest.raises(ValueError, match=r"Expected `backend` in one of 'pyav', 'ffmpeg', 'pedalboard' for mp3, got 'sox'"):
+    with pytest.raises(ValueError, match=r"Expected `backend` in one of 'pyav', 'ffmpeg', 'pedalboard', 'fast_mp3' for mp3, got 'sox'"):
         create("mp3", params={"backend": "sox"})
 
 

@@ -34,7 +34,7 @@ from torch import Tensor
 from ..audio import resample
 from ..corruptions.base import Corruption
 from ..corruptions.params import Param
-from .backends import CodecSpec, get_backend
+from .backends import CodecSpec, RoundTrip, get_backend
 
 #: RMS below which a clip counts as silent (its level is not normalised).
 SILENCE_RMS = 1e-9
@@ -115,12 +115,15 @@ class LossyCodec(Corruption):
         removes that after resampling back, where the sample grid is finer.
         """
         name = self.backend_name(params)
-        backend = get_backend(name)
         spec = self.make_spec(rate, pcm.shape[0], params)
-        result = backend.roundtrip(spec, pcm)  # the backend checks that it has the encoder
+        result = self.roundtrip(name, spec, pcm)
         delay = float(self.residual_delay(name, spec, result.encoded))
         whole = int(math.floor(delay))
         return fit_length(result.audio[:, whole:], pcm.shape[1]), delay - whole
+
+    def roundtrip(self, backend: str, spec: CodecSpec, pcm: np.ndarray) -> RoundTrip:
+        """Encode -> decode ``pcm`` through ``backend``: the one step ``CodecCache``'s tape replaces."""
+        return get_backend(backend).roundtrip(spec, pcm)  # the backend checks that it has the encoder
 
     # -- the corruption contract -------------------------------------------------------
     def transform_group(
@@ -148,7 +151,7 @@ class LossyCodec(Corruption):
         gain = level_gain(item, params.get("input_level_dbfs"))
         together = item.shape[0] if item.shape[0] <= self.max_channels else 1
         rate = self.codec_rate(sample_rate, together, params)
-        x = resample(item * gain, sample_rate, rate)
+        x = self.to_codec_rate(item * gain, sample_rate, rate)
         m = x.shape[-1]
         pcm = np.zeros((x.shape[0], max(m + self.tail_samples, self.min_samples)), dtype=np.float32)
         pcm[:, :m] = x.numpy()
@@ -163,6 +166,10 @@ class LossyCodec(Corruption):
             shift = int(round(leftover * sample_rate / rate))
             coded.append(fit_length(back[:, shift:], n))
         return torch.from_numpy(np.concatenate(coded, axis=0)) / gain
+
+    def to_codec_rate(self, item: Tensor, sample_rate: int, rate: int) -> Tensor:
+        """``item`` resampled to the codec's ``rate`` (a tape replaying stored bitstreams only needs its shape)."""
+        return resample(item, sample_rate, rate)
 
     # -- description -------------------------------------------------------------------
     @classmethod

@@ -17,6 +17,11 @@ internally (measured 0).
 preset whose nominal average bitrate is nearest (V0 245 .. V9 65 kbps, LAME docs),
 so the actual bitrate differs from the CBR backends.
 
+``backend=fast_mp3`` (fast-mp3-augment, the ``[augment]`` extra) is the same LAME
+CBR encode with ``quality``, decoded by minimp3 in one native call and delay
+compensated there (measured lag 0); it is the fastest path for training, but its
+decoder is not libavcodec's, so its bytes differ from ``pyav``'s.
+
 ``quality`` is LAME's algorithm quality (ffmpeg's ``compression_level``, 0..9):
 the same CBR bitrate, less search. Measured on PyAV for one 4 s clip: default
 about 94 ms, 5 about 55 ms, 7 about 41 ms (ANCHORS.md). It defaults to null
@@ -60,10 +65,10 @@ class Mp3(LossyCodec):
     muxer = "mp3"
     demuxer = "mp3"
     native_rates = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
-    delays = {"pyav": 0, "ffmpeg": LAME_TOTAL_DELAY, "pedalboard": 0}
+    delays = {"pyav": 0, "ffmpeg": LAME_TOTAL_DELAY, "pedalboard": 0, "fast_mp3": 0}
     params = (
         Param("bitrate_kbps", 32.0, float, low=8.0, high=320.0, unit="kbps", help="CBR bitrate"),
-        backend_param(("pyav", "ffmpeg", "pedalboard")),
+        backend_param(("pyav", "ffmpeg", "pedalboard", "fast_mp3")),
         Param("quality", None, int, low=0, high=9, optional=True,
               help="LAME algorithm quality (compression_level): 0 best/slowest .. 9 fastest; null = LAME's default. "
               "Same CBR size; training presets use 7 for speed, severity tables keep the default"),

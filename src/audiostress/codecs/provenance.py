@@ -12,11 +12,11 @@ def codec_versions() -> dict[str, Any]:
 
     ``pyav``: PyAV, its FFmpeg, libavcodec/libavformat and (read with ctypes from
     the bundled libraries) libmp3lame and libopus; ``ffmpeg``: the binary's path
-    and version; ``pedalboard``: its version. A backend that cannot be loaded
+    and version; ``pedalboard`` and ``fast_mp3``: their versions. A backend that cannot be loaded
     reports ``error`` instead of failing.
 
     >>> sorted(codec_versions())
-    ['ffmpeg', 'pedalboard', 'pyav']
+    ['fast_mp3', 'ffmpeg', 'pedalboard', 'pyav']
     """
     out: dict[str, Any] = {}
     for name in BACKENDS:

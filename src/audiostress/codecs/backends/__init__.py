@@ -4,6 +4,8 @@
 - ``ffmpeg``: an ffmpeg binary run as a subprocess (``ffmpeg_cli.py``, the only
   module that starts processes); used for what PyAV lacks, libvorbis first.
 - ``pedalboard``: Spotify pedalboard's GSM full-rate and LAME VBR plugins.
+- ``fast_mp3``: fast-mp3-augment's one-call LAME CBR + minimp3 round trip
+  (optional; audiomentations' default MP3 path, for training throughput).
 
 A backend takes a ``CodecSpec`` and float32 PCM ``[C, N]`` at the codec's rate
 and returns a ``RoundTrip``: the decoded PCM (container priming already removed
@@ -44,7 +46,7 @@ __all__ = [
 
 
 def get_backend(name: str) -> Backend:
-    """The backend module object called ``name`` (``pyav``, ``ffmpeg`` or ``pedalboard``)."""
+    """The backend module object called ``name`` (``pyav``, ``ffmpeg``, ``pedalboard`` or ``fast_mp3``)."""
     module: ModuleType
     if name == "pyav":
         from . import pyav as module
@@ -52,6 +54,8 @@ def get_backend(name: str) -> Backend:
         from . import ffmpeg_cli as module
     elif name == "pedalboard":
         from . import pedalboard as module
+    elif name == "fast_mp3":
+        from . import fast_mp3 as module
     else:
         raise ValueError(f"Unknown codec backend {name!r}; choose one of: {', '.join(BACKENDS)}")
     return cast(Backend, module)

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-BACKENDS = ("pyav", "ffmpeg", "pedalboard")
+BACKENDS = ("pyav", "ffmpeg", "pedalboard", "fast_mp3")
 
 
 class CodecUnavailableError(RuntimeError):
@@ -72,6 +72,7 @@ def missing_encoder(backend_name: str, codec: str, encoder: str) -> CodecUnavail
         "ffmpeg": "put an ffmpeg built with it on PATH or set AUDIOSTRESS_FFMPEG to its path "
         "(the imageio-ffmpeg wheel bundles one with libvorbis)",
         "pedalboard": "pip install 'pedalboard>=0.9'",
+        "fast_mp3": "pip install 'audiostress[augment]' (fast-mp3-augment), or pass backend=pyav",
     }
     return CodecUnavailableError(
         f"{codec}: encoder {encoder!r} is not available in the {backend_name} backend; "

@@ -70,13 +70,36 @@ def decode(spec: CodecSpec, encoded: bytes) -> np.ndarray:
     chunks: list[np.ndarray] = []
     with av.open(io.BytesIO(encoded), "r", format=spec.demuxer) as container:
         stream = container.streams.audio[0]
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=spec.sample_rate)
+        # PyAV's resampler passes every frame through untouched when the first one is already planar
+        # float in the layout at the rate (most decoders); that case skips it, with the same bytes.
+        resampler: Any = None
+        passthrough: bool | None = None
         for frame in container.decode(stream):
-            chunks.extend(f.to_ndarray() for f in resampler.resample(frame))
-        chunks.extend(f.to_ndarray() for f in resampler.resample(None))
+            if passthrough is None:
+                passthrough = _is_wanted(frame, layout, spec.sample_rate)
+                if not passthrough:
+                    resampler = av.AudioResampler(format="fltp", layout=layout, rate=spec.sample_rate)
+            if passthrough:
+                chunks.append(_planes(frame))
+            else:
+                chunks.extend(f.to_ndarray() for f in resampler.resample(frame))
+        if resampler is not None:
+            chunks.extend(f.to_ndarray() for f in resampler.resample(None))
     if not chunks:
         return np.zeros((spec.channels, 0), dtype=np.float32)
     return np.ascontiguousarray(np.concatenate(chunks, axis=1), dtype=np.float32)
+
+
+def _planes(frame: Any) -> np.ndarray:
+    """A planar float32 frame as ``[C, samples]``: its plane buffers read directly (``to_ndarray``'s values, less overhead)."""
+    n = frame.samples
+    planes = [np.frombuffer(plane, dtype=np.float32, count=n) for plane in frame.planes]
+    return planes[0].reshape(1, n) if len(planes) == 1 else np.stack(planes)
+
+
+def _is_wanted(frame: Any, layout: str, rate: int) -> bool:
+    """Whether a decoded frame is already planar float32 in ``layout`` at ``rate``."""
+    return bool(frame.format.name == "fltp" and frame.layout.name == layout and frame.sample_rate == rate)
 
 
 def roundtrip(spec: CodecSpec, pcm: np.ndarray) -> RoundTrip:
