@@ -2,23 +2,25 @@
 
 ``taped(node, tape)`` returns a copy of ``node`` whose lossy-codec leaves get
 their bitstreams from ``tape``: while recording, each encode is run and its bytes
-appended; while replaying, the stored bytes are decoded instead of encoding. Both
-modes share one path (bytes -> the backend's ``decode`` -> delay removal ->
-``LossyCodec.code_item``'s resampling), and the backends' own ``roundtrip`` is
+appended; while replaying, the stored bytes are decoded instead of encoding (and
+the resampling to the codec's rate, whose output only the encoder reads, is
+skipped). Only ``LossyCodec.roundtrip`` and ``to_codec_rate`` are replaced, so both modes share the codec's own path
+around it (delay removal, ``code_item``'s resampling), and the backends' own ``roundtrip`` is
 ``decode(encode(pcm))``, so a replay is bit-identical to coding on the fly.
 Only backends with separate ``encode``/``decode`` (pyav, ffmpeg) can be taped.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import torch
+from torch import Tensor
 
-from ..codecs._lossy import LossyCodec, fit_length
-from ..codecs.backends import get_backend, missing_encoder
+from ..audio import resampled_length
+from ..codecs._lossy import LossyCodec
+from ..codecs.backends import CodecSpec, RoundTrip, get_backend, missing_encoder
 from ..corruptions import Cascade, Chain, Maybe, Node, OneOf
 from ..corruptions.graph import Decided
 
@@ -43,10 +45,8 @@ class Tape:
         return data
 
 
-def _taped_code(self: Any, pcm: np.ndarray, rate: int, params: Mapping[str, Any]) -> tuple[np.ndarray, float]:
-    name = self.backend_name(params)
+def _taped_roundtrip(self: Any, name: str, spec: CodecSpec, pcm: np.ndarray) -> RoundTrip:
     backend: Any = get_backend(name)
-    spec = self.make_spec(rate, pcm.shape[0], params)
     tape: Tape = self._tape
     if tape.recording:
         if not backend.has_encoder(spec.encoder):
@@ -55,10 +55,14 @@ def _taped_code(self: Any, pcm: np.ndarray, rate: int, params: Mapping[str, Any]
         tape.streams.append(encoded)
     else:
         encoded = tape.take()
-    audio = backend.decode(spec, encoded)
-    delay = float(self.residual_delay(name, spec, encoded))
-    whole = int(math.floor(delay))
-    return fit_length(audio[:, whole:], pcm.shape[1]), delay - whole
+    return RoundTrip(backend.decode(spec, encoded), encoded)
+
+
+def _taped_to_codec_rate(self: Any, item: Tensor, sample_rate: int, rate: int) -> Tensor:
+    if self._tape.recording:
+        return LossyCodec.to_codec_rate(self, item, sample_rate, rate)
+    # Replaying: the stored bitstream is decoded instead, so only the resampled shape is needed.
+    return torch.zeros(item.shape[0], resampled_length(item.shape[-1], sample_rate, rate), dtype=item.dtype)
 
 
 _CLASSES: dict[type, type] = {}
@@ -71,7 +75,7 @@ def _taped_leaf(leaf: LossyCodec, tape: Tape) -> LossyCodec:
                          f"encode and decode ({', '.join(TAPEABLE_BACKENDS)}); pass backend=pyav")
     cls = type(leaf)
     if cls not in _CLASSES:
-        _CLASSES[cls] = type(f"Taped{cls.__name__}", (cls,), {"code": _taped_code})
+        _CLASSES[cls] = type(f"Taped{cls.__name__}", (cls,), {"roundtrip": _taped_roundtrip, "to_codec_rate": _taped_to_codec_rate})
     copy: Any = object.__new__(_CLASSES[cls])
     copy.__dict__.update(leaf.__dict__)
     copy._tape = tape
