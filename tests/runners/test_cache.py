@@ -265,11 +265,9 @@ def test_training_codec_cache_in_a_sweep_cache_folder_shares_its_store(tmp_path:
         assert again.hits == 1 and torch.equal(first, second)
 
 
-def test_a_bad_cache_size_or_engine_is_refused_before_any_work(tmp_path: Path, dataset_dir: Path) -> None:
+def test_a_bad_cache_size_is_refused_before_any_work(tmp_path: Path, dataset_dir: Path) -> None:
     with pytest.raises(ValueError, match="cache_size.*'lots'"):
         sweep(tmp_path, dataset_dir, "bad-size", cache=tmp_path / "c", cache_size="lots")
-    with pytest.raises(ValueError, match="--cache .* local engine only"):
-        sweep(tmp_path, dataset_dir, "ray", cache=tmp_path / "c", engine="ray")
     assert not (tmp_path / "bad-size").exists() and not (tmp_path / "c").exists()
 
 

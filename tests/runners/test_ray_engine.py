@@ -1,8 +1,11 @@
-"""The Ray Data engine: byte-identical to the local engine, resume, faults (killed actor, killed driver), no Ray installed."""
+"""The Ray Data engine: byte-identical to the local engine, resume, the shared corrupted-audio cache, faults (killed
+actor, killed driver), no Ray installed."""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -16,6 +19,7 @@ from sweep_fixtures import DETECTOR_INPUT, DETECTOR_OUTPUT, DETECTOR_SPEC, HERE
 
 from audiostress.data import load_dataset
 from audiostress.detectors import load_detector
+from audiostress.runners.cache import CorruptCache
 from audiostress.runners.grid import load_grid
 from audiostress.runners.plan import make_plan
 from audiostress.runners.ray_engine import RayEngine
@@ -58,6 +62,39 @@ def test_ray_scores_equal_the_local_engine_and_resume(ray_cluster, dataset_dir: 
     resumed = run_sweep(config(dataset_dir, grid, on_ray, engine="ray"))
     assert (resumed.n_scored, resumed.n_skipped) == (14, 22)
     assert (on_ray / "scores.csv").read_bytes() == local
+
+
+def _cache_counts(caplog: pytest.LogCaptureFixture) -> tuple[int, int]:
+    """(hits, computed) from the last cache summary line, local or Ray."""
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("corrupted-audio cache")]
+    assert lines, "no cache summary was logged"
+    m = re.search(r": (\d+) hits, (\d+) computed", lines[-1])
+    assert m, lines[-1]
+    return int(m.group(1)), int(m.group(2))
+
+
+def test_ray_with_the_cache_equals_local_and_shares_its_entries(
+    ray_cluster, dataset_dir: Path, grid: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="audiostress")
+    run_sweep(config(dataset_dir, grid, tmp_path / "plain"))
+    plain = (tmp_path / "plain" / "scores.csv").read_bytes()
+    cache = tmp_path / "shared-cache"
+    run_sweep(config(dataset_dir, grid, tmp_path / "ray-1", engine="ray", cache=cache))
+    assert (tmp_path / "ray-1" / "scores.csv").read_bytes() == plain
+    assert _cache_counts(caplog) == (0, 24)  # 12 clips x (low_pass on the actor, mp3 in the tasks); clean is never cached
+    entries = CorruptCache(cache).entries()
+    assert entries == 24
+
+    caplog.clear()  # a second Ray sweep reads every corrupted clip back
+    run_sweep(config(dataset_dir, grid, tmp_path / "ray-2", engine="ray", cache=cache))
+    assert (tmp_path / "ray-2" / "scores.csv").read_bytes() == plain
+    assert _cache_counts(caplog) == (24, 0)
+    caplog.clear()  # and so does the local engine: one key space for both
+    run_sweep(config(dataset_dir, grid, tmp_path / "local", cache=cache))
+    assert (tmp_path / "local" / "scores.csv").read_bytes() == plain
+    assert _cache_counts(caplog) == (24, 0)
+    assert CorruptCache(cache).entries() == entries
 
 
 def test_a_killed_scoring_actor_is_retried_by_ray(ray_cluster, dataset_dir: Path, grid: Path, tmp_path: Path) -> None:

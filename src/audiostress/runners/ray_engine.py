@@ -17,6 +17,13 @@ and ``scores.csv`` comes out byte-identical for the same plan and batch size.
   on CUDA, else one CPU actor. Each actor rebuilds the detector once from its
   picklable ``DetectorSpec``, corrupts device-placed cells on its device and
   scores each unit in one call per sample rate and batch, as locally.
+- **Cache.** With ``cache`` (``--cache DIR``) the corruption tasks and the
+  scoring actors read and fill the corrupted-audio cache exactly as the local
+  engine does (``cached_work.py``: the same keys, so a cache filled by a local
+  sweep serves a Ray sweep and back). Each worker process opens the folder
+  itself, so on a multi-node cluster it must be the same shared folder on every
+  node (NFS or similar); a node-local path still gives the same scores, with
+  hits only on the node that stored them. The driver logs the summed counts.
 - **Store.** Only the driver writes: it iterates the dataset's output and hands
   each unit's rows to ``write`` (one SQLite transaction per unit), so a resume
   works as locally: the plan leaves out the pairs already stored.
@@ -39,33 +46,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 import pickle
-import traceback
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from typing import Any
 
-import numpy as np
-import torch
-
-from .corrupt_worker import corrupt_item, one_line
-from .engine import DetectorExited, SweepAbort, contain_exits
+from .engine import SweepAbort
 from .grid import Grid
-from .plan import Plan, Unit
+from .plan import Plan
+from .ray_stages import RAY_RETRIES, AttemptLog, Outcome, Scorer, StageContext, WorkKey, broken_rows, corrupt_stage
 from .rows import ScoreRow
-from .work import (
-    MAX_BATCH_SAMPLES,
-    Corrupted,
-    Failure,
-    LoadedGroup,
-    cell_units,
-    clean_items,
-    collect_cpu,
-    corrupt_on_device,
-    cpu_tasks,
-    load_group,
-    score_cell,
-    to_rows,
-)
+from .work import MAX_BATCH_SAMPLES
 
 __all__ = ["RAY_INSTALL", "RAY_RETRIES", "TASK_ENV", "AttemptLog", "RayEngine", "RayMissingError", "WorkKey", "import_ray", "work_keys"]
 
@@ -73,8 +62,6 @@ logger = logging.getLogger("audiostress.sweep")
 
 #: The command that installs the extra (named by every "Ray is missing" error).
 RAY_INSTALL = 'pip install "audiostress[ray]"'
-#: Reruns of a unit after its worker process died; one more death makes its pairs error rows.
-RAY_RETRIES = 3
 #: Native thread pools of a corruption task: one thread, as in the local worker pool (``pool.py``).
 TASK_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
@@ -93,15 +80,6 @@ def import_ray() -> Any:
     return ray
 
 
-@dataclass(frozen=True)
-class WorkKey:
-    """One (group, cell) unit: the position of the group in the plan's pending groups, its clips and the cell."""
-
-    key: int
-    clips: tuple[int, ...]
-    cell_id: str
-
-
 def work_keys(plan: Plan) -> Iterator[WorkKey]:
     """The plan's (group, cell) units that hold a pending pair, in plan order (groups, then grid order)."""
     key = 0
@@ -110,155 +88,6 @@ def work_keys(plan: Plan) -> Iterator[WorkKey]:
             if any(plan.is_pending(i, cell_id) for i in indices):
                 yield WorkKey(key, tuple(indices), cell_id)
                 key += 1
-
-
-class AttemptLog:
-    """Counts the starts of each (unit, stage) on the cluster (a Ray actor owned by the driver)."""
-
-    def __init__(self) -> None:
-        self.starts: dict[tuple[int, str], int] = {}
-
-    def begin(self, key: int, stage: str) -> int:
-        """Record one more start of ``stage`` for unit ``key``; returns how many there have been."""
-        n = self.starts[(key, stage)] = self.starts.get((key, stage), 0) + 1
-        return n
-
-
-@dataclass
-class _Context:
-    """What every task and actor needs besides its row: the plan, the grid and the work settings."""
-
-    plan: Plan
-    grid: Grid
-    corrupt_rate: int | None
-    max_batch_samples: int
-    #: The ``AttemptLog`` actor's handle and the reruns allowed after a worker died.
-    attempts: Any = None
-    retries: int = RAY_RETRIES
-
-    def too_many_starts(self, work: WorkKey, stage: str) -> str | None:
-        """Why a unit must not run again (its workers died too often), else None."""
-        if self.attempts is None:
-            return None
-        import ray
-
-        starts = int(ray.get(self.attempts.begin.remote(work.key, stage)))
-        if starts <= self.retries + 1:
-            return None
-        return f"the Ray worker {stage} this group of cell {work.cell_id} died {starts - 1} times; not run again"
-
-    def __post_init__(self) -> None:
-        self.cells = {c.cell_id: c for c in self.grid.cells}
-
-
-@dataclass
-class _Prepared:
-    """A unit after the corruption task: items ready to score, or the clean group of a device cell."""
-
-    work: WorkKey
-    items: list[Corrupted] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
-    #: A device-placed cell: the units and the loaded group, corrupted on the scoring actor's device.
-    device: tuple[list[Unit], LoadedGroup] | None = None
-
-
-@dataclass
-class _Outcome:
-    """What the driver receives for a unit: its rows, or why the sweep must stop."""
-
-    key: int
-    rows: list[ScoreRow] = field(default_factory=list)
-    abort: str | None = None
-
-
-def _column(values: Sequence[Any]) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    out[:] = list(values)
-    return out
-
-
-def _broken(context: _Context, work: WorkKey, message: str) -> list[ScoreRow]:
-    """Error rows for every pending pair of a unit (a step that raised, or a unit Ray gave up on)."""
-    failures = [Failure(context.plan.unit(i, work.cell_id), message) for i in work.clips if context.plan.is_pending(i, work.cell_id)]
-    return to_rows(context.plan, context.cells, [], failures)
-
-
-# -- the corruption task ---------------------------------------------------------------------------
-def _prepare(context: _Context, work: WorkKey) -> _Prepared:
-    plan, cell = context.plan, context.cells[work.cell_id]
-    loaded = load_group(plan, list(work.clips), corrupt_rate=context.corrupt_rate)
-    prepared = _Prepared(work, failures=[f for f in loaded.failures if f.unit.cell_id == work.cell_id])
-    units = cell_units(plan, loaded, work.cell_id)
-    if not units:
-        return prepared
-    if cell.node.placement == "cpu":
-        tasks = cpu_tasks(cell, units, loaded, max_batch_samples=context.max_batch_samples)
-        results = [corrupt_item(task) for task in tasks]
-        prepared.items, more = collect_cpu(plan, units, results, loaded)
-        prepared.failures += more
-    elif cell.corruption == "clean":
-        prepared.items = clean_items(units, loaded)
-    else:
-        prepared.device = (units, loaded)
-    return prepared
-
-
-def corrupt_stage(batch: dict[str, np.ndarray], context: _Context) -> dict[str, np.ndarray]:
-    """Ray task: load and corrupt the batch's units (``batch["work"]``: pickled ``WorkKey``s)."""
-    out = []
-    for blob in batch["work"]:
-        work: WorkKey = pickle.loads(blob)
-        why = context.too_many_starts(work, "corrupting")
-        try:
-            result: Any = _Outcome(work.key, _broken(context, work, why)) if why else _prepare(context, work)
-        except Exception as exc:  # a bug in a step: error rows for the unit, the sweep goes on
-            result = _Outcome(work.key, _broken(context, work, f"corruption step failed: {one_line(exc)}"))
-            logger.debug("unit %d failed:\n%s", work.key, traceback.format_exc())
-        out.append(pickle.dumps(result))
-    return {"key": batch["key"], "payload": _column(out)}
-
-
-# -- the scoring actor ------------------------------------------------------------------------------
-class Scorer:
-    """Ray actor: rebuilds the detector once from its ``DetectorSpec`` and scores prepared units."""
-
-    def __init__(self, detector: Any, context: _Context) -> None:
-        self.detector = detector.load() if hasattr(detector, "load") and not hasattr(detector, "score") else detector
-        self.device = torch.device(getattr(self.detector, "device", None) or "cpu")
-        self.context = context
-
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        out = []
-        for blob in batch["payload"]:
-            result = pickle.loads(blob)
-            if isinstance(result, _Prepared):
-                result = self._score(result)
-            out.append(pickle.dumps(result))
-        return {"key": batch["key"], "payload": _column(out)}
-
-    def _score(self, prepared: _Prepared) -> _Outcome:
-        context, work = self.context, prepared.work
-        why = context.too_many_starts(work, "scoring")
-        if why:
-            return _Outcome(work.key, _broken(context, work, why))
-        try:
-            items, failures = prepared.items, list(prepared.failures)
-            if prepared.device is not None:
-                units, loaded = prepared.device
-                items, more = corrupt_on_device(
-                    context.plan, context.cells[work.cell_id], units, loaded, self.device, context.max_batch_samples
-                )
-                failures += more
-            with contain_exits():
-                scored, more = score_cell(context.plan, self.detector, items, context.max_batch_samples)
-        except (SystemExit, DetectorExited) as exc:
-            code = exc.code
-            how = f"called os._exit({code})" if isinstance(exc, DetectorExited) else f"raised SystemExit({code!r})"
-            return _Outcome(work.key, abort=f"the detector {how} while scoring the cell {work.cell_id}")
-        except Exception as exc:
-            logger.debug("unit %d failed:\n%s", work.key, traceback.format_exc())
-            return _Outcome(work.key, _broken(context, work, f"scoring step failed: {one_line(exc)}"))
-        return _Outcome(work.key, to_rows(context.plan, context.cells, scored, failures + more))
 
 
 # -- the driver ---------------------------------------------------------------------------------------
@@ -270,7 +99,8 @@ class RayEngine:
     one for the sweep (and stops it afterwards). ``actor_device`` is where the
     scoring actors put the detector (``"cuda"`` on GPU nodes; default: the
     detector's own device). ``actors`` overrides the pool size (default: the
-    cluster's GPUs for a CUDA detector, else 1).
+    cluster's GPUs for a CUDA detector, else 1). ``cache``/``cache_size``: the
+    corrupted-audio cache folder and its bound (see the module docstring).
     """
 
     def __init__(
@@ -287,12 +117,17 @@ class RayEngine:
         actor_device: str | None = None,
         actors: int | None = None,
         retries: int = RAY_RETRIES,
+        cache: str | None = None,
+        cache_size: str | int | None = None,
     ) -> None:
         if actors is not None and (isinstance(actors, bool) or not isinstance(actors, int) or actors < 1):
             raise ValueError(f"Expected `actors` to be a positive integer or None, got {actors!r}")
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise ValueError(f"Expected `retries` to be an integer >= 0, got {retries!r}")
-        self.context = _Context(plan, grid, corrupt_rate, max_batch_samples, retries=retries)
+        self.context = StageContext(plan, grid, corrupt_rate, max_batch_samples, retries=retries,
+                                cache=None if cache is None else str(cache), cache_size=cache_size)
+        #: Summed (hits, computed) of the cache over the units received.
+        self.cache_counts = (0, 0)
         self.detector = detector
         self.write = write
         self.strict = strict
@@ -353,18 +188,21 @@ class RayEngine:
         )  # fmt: skip
         seen: set[int] = set()
         for row in ds.iter_rows():
-            outcome: _Outcome = pickle.loads(row["payload"])
+            outcome: Outcome = pickle.loads(row["payload"])
             if outcome.key in seen:  # a retried unit can only be written once
                 logger.debug("unit %d arrived twice; the second copy is dropped", outcome.key)
                 continue
             seen.add(outcome.key)
+            self.cache_counts = (self.cache_counts[0] + outcome.cache[0], self.cache_counts[1] + outcome.cache[1])
             self._emit(outcome)
         for key in sorted(set(works) - seen):
             work = works[key]
             message = f"lost on the Ray cluster: Ray gave up on this group of cell {work.cell_id} (see Ray's log)"
-            self._emit(_Outcome(key, _broken(self.context, work, message)))
+            self._emit(Outcome(key, broken_rows(self.context, work, message)))
+        if self.context.cache is not None:
+            logger.info("corrupted-audio cache %s: %d hits, %d computed on the Ray cluster", self.context.cache, *self.cache_counts)
 
-    def _emit(self, outcome: _Outcome) -> None:
+    def _emit(self, outcome: Outcome) -> None:
         if outcome.abort is not None:
             raise SweepAbort(
                 f"{outcome.abort}; the sweep stopped and the rows written so far are kept in the store. Fix the "

@@ -201,6 +201,8 @@ def _run_locked(
                 RayEngine(
                     plan, grid, detector, write, strict=config.strict, corrupt_rate=corrupt_rate,
                     max_batch_samples=engine.max_batch_samples, address=config.ray_address, actor_device=config.device,
+                    cache=None if config.cache is None else str(Path(config.cache).expanduser().resolve()),
+                    cache_size=config.cache_size,
                 ).run()  # fmt: skip
             elif pending:
                 from .pool import WorkerPool
@@ -331,8 +333,6 @@ def _check_config(config: SweepConfig) -> None:
 
         import_ray()  # fails now, with the pip command, rather than after the store is opened
     parse_size(config.cache_size)  # a bad --cache-size fails before the store is opened
-    if config.cache is not None and config.engine != "local":
-        raise ValueError(f"--cache {config.cache} is read by the local engine only (got --engine {config.engine}); drop --cache")
     if config.reference is not None and not Path(config.reference).is_file():
         raise ValueError(f"--reference {config.reference}: file not found (give a metrics.json of a reference sweep)")
 
