@@ -6,6 +6,11 @@ where the identity is the same content hash that guards resuming: detector
 (checkpoint and factory source by sha256), dataset clip set, grid and seed. The
 same call again therefore returns the finished results at once, and an
 interrupted one resumes.
+
+With ``procs=N`` (or ``gpus=``) the plan runs as N shard processes that each get
+the resolved configuration (the detector as its ``DetectorSpec``) on their stdin
+and are merged into ``out``, as ``audiostress sweep --procs`` does; the scores
+are byte-identical to one process.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ OPTIONS: dict[str, str] = {
     "cache": "corrupted-audio cache folder: corrupt once, score many detectors (same scores; the CLI's --cache)",
     "cache_size": "bound of `cache` ('2G', '500M', bytes), least recently used entries evicted first (default unbounded)",
     "ray_address": "the Ray cluster of engine='ray' ('auto', 'host:6379', 'ray://host:10001'; default: a local one)",
+    "procs": "run the plan as N shard processes on this machine, merged into `out` (same scores; the CLI's --procs)",
+    "gpus": "with device='cuda': pin the shard processes to these GPUs ('0,1,2,3' or a list; procs defaults to their count)",
 }
 _OVERRIDES = ("name", "kwargs", "input", "output")
 
@@ -87,6 +94,7 @@ def sweep(
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise TypeError(f"audiostress.sweep() got an unknown option {unknown[0]!r}; allowed: {', '.join(sorted(OPTIONS))}")
+    procs, gpus = options.pop("procs", None), options.pop("gpus", None)
     overrides = {k: options.pop(k) for k in _OVERRIDES if k in options}
     options["grid_params"] = dict(options.pop("params", None) or {})
     config = SweepConfig(
@@ -107,9 +115,42 @@ def sweep(
     if finished is not None:
         log.info("sweep already complete in %s; returning its results", config.out)
         return finished
-    run = run_sweep(config)
+    launched = _launch_options(config, procs, gpus)
+    if launched:
+        run = _launch(config, **launched)
+    else:
+        run = run_sweep(config)
     stats = RunStats(run.n_scored, run.n_errors, run.n_skipped, run.elapsed_s, run.report)
     return SweepResult(Path(run.out_dir), load_results(run.out_dir).metrics, stats)
+
+
+def _launch_options(config: Any, procs: Any, gpus: Any) -> dict[str, Any]:
+    """``procs``/``gpus`` checked as the CLI checks them; {} for one process."""
+    if procs is not None and (isinstance(procs, bool) or not isinstance(procs, int) or procs < 1):
+        raise ValueError(f"Expected `procs` to be an integer >= 1, got {procs!r}")
+    if not gpus and (procs is None or procs == 1):
+        return {}
+    if config.shard:
+        raise ValueError(f"procs/gpus run every shard themselves; drop shard={config.shard!r}")
+    if config.engine != "local":
+        raise ValueError("procs/gpus start local shard processes; with engine='ray' the cluster spreads the work")
+    if gpus and not str(config.device).startswith("cuda"):
+        raise ValueError(f"gpus={gpus!r} pins the shard processes to GPUs; pass device='cuda'")
+    return {"procs": procs, "gpus": gpus}
+
+
+def _launch(config: Any, *, procs: int | None, gpus: Any) -> Any:
+    """The shard processes of ``runners/launch.py`` with the resolved config on their stdin, merged into ``out``."""
+    import json
+
+    from .runners.launch import launch_sweep
+
+    reference = json.loads(Path(config.reference).read_text(encoding="utf-8")) if config.reference else None
+    return launch_sweep(
+        [], config.out, procs=procs, gpus=gpus, total=len(config.data.clips) * len(config.grid.cells),
+        progress=config.progress and not config.quiet, label=config.grid.name, max_errors=config.max_errors,
+        report=config.report, n_bootstrap=config.n_bootstrap, reference=reference, config=config,
+    )  # fmt: skip
 
 
 def _finished(out: Path, fingerprint: str) -> SweepResult | None:

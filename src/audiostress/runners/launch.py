@@ -144,7 +144,10 @@ def _on_main_thread() -> bool:
 class _Shards:
     """The running shard processes, their logs, and how to stop them all."""
 
-    def __init__(self, out: Path, sweep_args: Sequence[str], procs: int, gpus: Sequence[str], env: Mapping[str, str] | None):
+    def __init__(
+        self, out: Path, sweep_args: Sequence[str], procs: int, gpus: Sequence[str], env: Mapping[str, str] | None,
+        payload: bytes | None = None,
+    ) -> None:  # fmt: skip
         self.out, self.procs = out, procs
         self.children: list[subprocess.Popen[bytes]] = []
         self.logs: list[IO[bytes]] = []
@@ -154,10 +157,18 @@ class _Shards:
             child_env = shard_env(base, gpus, i)
             log = self.log_path(i).open("wb")
             self.logs.append(log)
-            command = shard_command(sweep_args, out, i, procs)
-            self.children.append(
-                subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=child_env, start_new_session=True)
-            )
+            if payload is None:
+                command, stdin = shard_command(sweep_args, out, i, procs), subprocess.DEVNULL
+            else:
+                from .shard_child import child_command
+
+                command, stdin = child_command(i, procs, shard_dir(out, i)), subprocess.PIPE
+            child = subprocess.Popen(command, stdin=stdin, stdout=log, stderr=log, env=child_env, start_new_session=True)
+            self.children.append(child)
+            if payload is not None and child.stdin is not None:
+                with contextlib.suppress(BrokenPipeError):  # a child that died at once shows in its log
+                    child.stdin.write(payload)
+                child.stdin.close()
         logger.debug("started %d shard processes under %s", procs, out / SHARDS_DIR)
 
     def log_path(self, index: int) -> Path:
@@ -217,11 +228,14 @@ def launch_sweep(
     n_bootstrap: int = 1000,
     reference: dict[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
+    config: Any = None,
 ) -> Any:
     """Run one sweep as ``procs`` shard processes and merge them into ``out``; returns a ``SweepRun``.
 
     ``sweep_args``: the ``audiostress sweep`` arguments without ``--out``,
-    ``--shard``, ``--procs`` and ``--gpus``. ``procs`` defaults to the number of
+    ``--shard``, ``--procs`` and ``--gpus``; or, from the Python API, ``config``:
+    a resolved ``SweepConfig`` that each shard process receives pickled on its
+    stdin (``shard_child.py``; ``sweep_args`` is then ignored). ``procs`` defaults to the number of
     ``gpus``; ``total`` is the sweep's pair count, for the bar. Holds the lock
     on ``out`` for the whole run. Raises ``LaunchError`` when a shard fails,
     ``KeyboardInterrupt`` after stopping every shard on Ctrl-C or SIGTERM, and
@@ -234,10 +248,15 @@ def launch_sweep(
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError(f"Expected --procs >= 1 (or a --gpus list), got {procs!r}")
     limit = parse_max_errors(max_errors) if max_errors is not None else None
+    payload = None
+    if config is not None:
+        from .shard_child import config_payload
+
+        payload = config_payload(config)
     out_dir = Path(out)
     start = time.perf_counter()
     with SweepLock(out_dir), _sigterm_as_interrupt():
-        shards = _Shards(out_dir, sweep_args, count, devices, env)
+        shards = _Shards(out_dir, sweep_args, count, devices, env, payload)
         try:
             bar = _watch(shards, total, progress, label)
         except BaseException:
