@@ -91,7 +91,7 @@ def test_a_shard_without_groups_warns_naming_the_shard_and_the_groups(
 
 def test_detector_identity_follows_content_not_location(tmp_path: Path) -> None:
     from audiostress.detectors import load_detector
-    from audiostress.runners.sweep import detector_identity
+    from audiostress.runners.provenance import detector_identity
 
     examples = Path(__file__).resolve().parents[2] / "examples"
     copy = tmp_path / "elsewhere"

@@ -21,23 +21,19 @@ items, key=None)`` yields ``fn(item)`` for every item **in input order**.
   taken from ``items`` and not yet yielded. ``items`` is consumed lazily by a
   feeder thread, so it may be an endless or blocking iterator (e.g. a queue the
   caller fills while it consumes results) and is never materialised.
-- Processes: ``workers >= 2`` uses a ``ProcessPoolExecutor`` with the ``spawn``
-  start method (forking a parent that already runs torch/OpenMP threads can
-  deadlock), and each worker limits torch and BLAS to ``torch_threads`` (1)
-  threads so ``workers`` processes do not oversubscribe the cores. PyAV, the
-  ffmpeg subprocess backend and pedalboard all work inside spawned workers.
-  ``workers`` 0 or 1 runs everything in the calling process (no pickling).
-- Orphans: a worker dies with the process that started it. On Linux the
-  initializer asks the kernel for a signal when the parent dies
-  (``prctl(PR_SET_PDEATHSIG, SIGUSR1)``); the kernel counts the *thread* that
-  spawned the worker (often the pool's feeder thread) as the parent, so the
-  handler exits only when ``os.getppid()`` has really changed. Everywhere a
-  daemon watchdog thread polls ``os.getppid()`` every ``_WATCHDOG_S`` and ends
-  the worker with ``os._exit`` once it changes (this also covers a parent whose
-  spawning thread ended earlier). So after ``kill -9`` or ``SIGTERM`` of the
-  sweep no worker lives on; multiprocessing's resource tracker exits by itself
-  once the last process holding its pipe is gone. A worker still importing when
-  its parent dies exits as soon as its initializer runs.
+- Processes: ``workers >= 2`` uses a ``ProcessPoolExecutor`` whose workers
+  start from a fork server that has already imported torch, the codec
+  libraries and the corruption registry (``worker_start.py``; ``spawn`` where
+  there is no fork server); forking the sweep process itself could deadlock
+  once it runs torch/OpenMP threads. Each worker limits torch and BLAS to
+  ``torch_threads`` (1) threads so ``workers`` processes do not oversubscribe
+  the cores. PyAV, the ffmpeg subprocess backend and pedalboard all work in
+  the workers. ``workers`` 0 or 1 runs everything in the calling process (no
+  pickling).
+- Orphans: a worker dies with the process that started the pool, whether it was
+  forked by the fork server or spawned (``worker_start.init_worker``: the
+  kernel's parent-death signal plus a watchdog thread), so after ``kill -9`` or
+  ``SIGTERM`` of the sweep no worker lives on.
 - Streaming: ``stream(fn, on_crash=..., max_results=N)`` returns a ``PoolStream``
   (``stream.py``) that feeds ``imap`` from a background thread: ``submit`` items
   as they come, ``get`` results in order, at most ``N`` results waiting.
@@ -50,10 +46,7 @@ import multiprocessing
 import os
 import pickle
 import queue
-import signal
-import sys
 import threading
-import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -61,18 +54,13 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from .stream import PoolStream
+from .worker_start import DEFAULT_START_METHOD, init_worker, mp_context
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: Environment variables that cap native thread pools inside a worker.
-_THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 #: How often the feeder thread re-checks for cancellation while the window is full (s).
 _POLL_S = 0.05
-#: How often a worker's watchdog checks that its parent is still alive (s).
-_WATCHDOG_S = 0.5
-#: ``prctl`` option asking for a signal when the parent dies (linux/prctl.h).
-_PR_SET_PDEATHSIG = 1
 
 
 class PoolItemError(RuntimeError):
@@ -88,45 +76,6 @@ class PoolItemError(RuntimeError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (PoolItemError, (self.index, self.item_key, self.cause, self.worker_traceback))
-
-
-def _die_with_parent(parent: int) -> None:
-    """Make this process end when ``parent`` does: the kernel's parent-death signal, and a watchdog thread."""
-    def orphaned(signum: int, frame: object) -> None:
-        if os.getppid() != parent:  # not just the spawning thread of a live parent ending
-            os._exit(1)
-
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            signal.signal(signal.SIGUSR1, orphaned)
-            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGUSR1), 0, 0, 0)
-        except (OSError, AttributeError, ValueError):  # no usable libc, or not the main thread: the watchdog covers it
-            pass
-    if os.getppid() != parent:  # the parent died before the signal was armed
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(_WATCHDOG_S)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="audiostress-parent-watchdog", daemon=True).start()
-
-
-def _init_worker(torch_threads: int, parent: int | None = None) -> None:
-    """Runs once in each worker process: die with ``parent``, cap native threads before any heavy import."""
-    if parent is not None:
-        _die_with_parent(parent)
-    for name in _THREAD_ENV:
-        os.environ[name] = str(torch_threads)
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a runtime dependency
-        return
-    torch.set_num_threads(torch_threads)
 
 
 def _call(fn: Callable[[Any], Any], item: Any) -> tuple[bool, Any, str]:
@@ -155,7 +104,7 @@ class WorkerPool:
         workers: int = 0,
         max_in_flight: int | None = None,
         *,
-        start_method: str = "spawn",
+        start_method: str = DEFAULT_START_METHOD,
         torch_threads: int = 1,
     ) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
@@ -178,10 +127,10 @@ class WorkerPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def close(self) -> None:
-        """Stop the worker processes (pending work is cancelled)."""
+    def close(self, wait: bool = True) -> None:
+        """Stop the worker processes (pending work is cancelled); ``wait=False`` returns before they have exited."""
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor.shutdown(wait=wait, cancel_futures=True)
             self._executor = None
 
     @property
@@ -192,9 +141,9 @@ class WorkerPool:
         if self._executor is None:
             self._executor = ProcessPoolExecutor(
                 max_workers=self.workers,
-                mp_context=multiprocessing.get_context(self.start_method),
-                initializer=_init_worker,
-                initargs=(self.torch_threads, os.getpid()),
+                mp_context=mp_context(self.start_method),
+                initializer=init_worker,
+                initargs=(self.torch_threads, os.getpid(), self.start_method == "forkserver", dict(os.environ)),
             )
         return self._executor
 

@@ -19,18 +19,15 @@ bar is drawn on stderr only with ``progress=True``.
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
 import json
 import logging
 import os
-import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .._version import __version__
 from .batching import group_clips_of
 from .cache import CorruptCache, parse_size
 from .engine import Engine
@@ -39,17 +36,18 @@ from .grid import Grid, load_grid
 from .lock import SweepLock
 from .outcome import error_groups, failed_pairs, format_groups, parse_max_errors, sweep_warnings, too_many_errors
 from .plan import Shard, empty_shard_warning, make_plan, parse_shard
-from .preflight import ClipHeader, describe_input, detector_input, preflight, read_headers
+from .pool import WorkerPool
+from .preflight import describe_input, preflight, read_headers
 from .progress import Progress
+from .provenance import build_provenance, sweep_identity
 from .rows import ScoreRow
+from .shared_pool import DEFAULT_KEEP_S, worker_lease
 from .store import STORE_NAME, Store
 
 logger = logging.getLogger("audiostress.sweep")
 
 #: The engines a sweep can run on (``SweepConfig.engine``).
 ENGINES = ("local", "ray")
-#: Detector description keys that do not change scores and so stay out of the fingerprint.
-_NON_SEMANTIC_DETECTOR_KEYS = ("device", "batch_size")
 
 
 @dataclass
@@ -99,6 +97,8 @@ class SweepConfig:
     cache: str | os.PathLike[str] | None = None
     #: Its size bound, least recently used entries evicted first (``"2G"``, ``"500M"``, bytes); ``None``: unbounded.
     cache_size: str | int | None = None
+    #: Seconds the worker processes stay up after the sweep for the next one in this process (``shared_pool.py``).
+    keep_workers: float = DEFAULT_KEEP_S
 
 
 @dataclass
@@ -150,6 +150,12 @@ def run_sweep(config: SweepConfig) -> SweepRun:
     grid = resolve_grid(config)
     for note in grid.notes:
         logger.info("note: %s", note)
+    # The worker processes start now, while the dataset, detector, preflight and store are prepared.
+    with worker_lease(config.workers if config.engine == "local" else 0, keep_s=config.keep_workers) as pool:
+        return _run_with_pool(config, grid, limit, pool)
+
+
+def _run_with_pool(config: SweepConfig, grid: Grid, limit: tuple[str, float] | None, pool: WorkerPool) -> SweepRun:
     dataset = resolve_dataset(config)
     for problem in dataset.problems:
         logger.warning("dataset problem: %s: %s", problem.row, problem.message)
@@ -159,14 +165,15 @@ def run_sweep(config: SweepConfig) -> SweepRun:
     corrupt_rate = resolve_corrupt_rate(config.corrupt_rate, detector)
     out = Path(config.out)
     with SweepLock(out):
-        run = _run_locked(config, grid, dataset, detector, shard, corrupt_rate, out)
+        run = _run_locked(config, grid, dataset, detector, shard, corrupt_rate, out, pool)
     if limit is not None and config.max_errors is not None and too_many_errors(failed=run.failed, total=run.pairs, limit=limit):
         raise TooManyErrorsError(run, config.max_errors)
     return run
 
 
 def _run_locked(
-    config: SweepConfig, grid: Grid, dataset: Any, detector: Any, shard: Shard | None, corrupt_rate: int | None, out: Path
+    config: SweepConfig, grid: Grid, dataset: Any, detector: Any, shard: Shard | None, corrupt_rate: int | None, out: Path,
+    pool: WorkerPool,
 ) -> SweepRun:
     headers = read_headers(dataset.clips)
     device = _device_of(detector, config)
@@ -205,10 +212,7 @@ def _run_locked(
                     cache_size=config.cache_size,
                 ).run()  # fmt: skip
             elif pending:
-                from .pool import WorkerPool
-
-                with WorkerPool(config.workers) as pool:
-                    engine.run(pool)
+                engine.run(pool)
         finally:
             progress.close()
             if cache is not None:
@@ -340,85 +344,3 @@ def _check_config(config: SweepConfig) -> None:
 def _device_of(detector: Any, config: SweepConfig) -> torch.device:
     device = getattr(detector, "device", None)
     return torch.device(device) if device is not None else torch.device(config.device)
-
-
-# -- identity and provenance -------------------------------------------------------------------
-def detector_identity(detector: Any) -> dict[str, Any]:
-    """What decides the detector's scores, independent of where files sit (``DetectorSpec.identity``).
-
-    The model counts by a content hash (factory source, model file, HF configs
-    and weights, module weights) and the checkpoint by its sha256, never by a
-    path; device, batch size and display name are left out. A copy of the same
-    model on another path or machine therefore resumes and merges. A detector
-    built by hand without a spec falls back to its description minus device,
-    batch size and paths.
-    """
-    spec = getattr(detector, "spec", None)
-    if spec is not None and hasattr(spec, "identity"):
-        return dict(spec.identity(detector))
-    info = dict(detector.describe())
-    for key in (*_NON_SEMANTIC_DETECTOR_KEYS, "card", "checkpoint", "spec", "name"):
-        info.pop(key, None)
-    info["kind"] = "unspecified"
-    return info
-
-
-def dataset_identity(dataset: Any) -> dict[str, Any]:
-    """Which clips this run takes, by content (``audiostress.data.identity.dataset_identity``).
-
-    A hash over the sorted (clip id, label, attack, sha256 of the file) plus
-    ``limit`` pins the clip set, so re-generated audio of the same length is a
-    different dataset while a copy at another path still resumes and merges.
-    """
-    from ..data.identity import dataset_identity as by_content
-
-    return by_content(dataset)
-
-
-def sweep_identity(detector: Any, dataset: Any, grid: Grid, seed: int, *, corrupt_rate: int | None = None) -> dict[str, Any]:
-    """What must match to resume or merge: detector, dataset, grid, seed and the corrupt rate (Hz or ``native``)."""
-    return {
-        "detector": detector_identity(detector), "dataset": dataset_identity(dataset), "grid": grid.to_dict(),
-        "seed": int(seed), "corrupt_rate": _rate_label(corrupt_rate), "batch_size": int(getattr(detector, "batch_size", 16)),
-    }  # fmt: skip
-
-
-def _rate_label(corrupt_rate: int | None) -> int | str:
-    return int(corrupt_rate) if corrupt_rate is not None else "native"
-
-
-def build_provenance(
-    detector: Any, dataset: Any, grid: Grid, config: SweepConfig, shard: Shard | None, *,
-    corrupt_rate: int | None = None, headers: list[ClipHeader | None] | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    """The provenance block of metrics.json (DESIGN.md) plus run settings.
-
-    ``corrupt_rate`` is the resolved rate (Hz, or ``"native"``); ``detector_input``
-    the effective InputSpec with the windows per clip counted from ``headers``.
-    """
-    try:
-        from ..codecs.provenance import codec_versions
-
-        codecs: dict[str, Any] = codec_versions()
-    except ImportError as exc:
-        codecs = {"unavailable": str(exc)}
-    return {
-        "audiostress": __version__,
-        "seed": int(config.seed),
-        "detector": detector.describe(),
-        "dataset": dataset.describe() if hasattr(dataset, "describe") else {},
-        "grid": {"name": grid.name, "cells": [c.cell_id for c in grid.cells], "codec_pair": grid.codec_pair, "notes": grid.notes},
-        "torch": torch.__version__,
-        "codecs": codecs,
-        "machine": {
-            "platform": platform.platform(), "python": platform.python_version(), "processor": platform.machine(),
-            "cpu_count": os.cpu_count(), "cuda": torch.cuda.is_available(),
-        },  # fmt: skip
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "corrupt_rate": _rate_label(corrupt_rate),
-        "detector_input": detector_input(detector, headers or []),
-        # The batch size the detector really uses (a detector object brings its own).
-        "run": {"batch_size": int(getattr(detector, "batch_size", config.batch_size)), "workers": config.workers,
-                "device": config.device,
-                "precision": config.precision, "shard": str(shard) if shard else None},
-    }  # fmt: skip
