@@ -49,6 +49,7 @@ OPTIONS: dict[str, str] = {
     "cache": "corrupted-audio cache folder: corrupt once, score many detectors (same scores; the CLI's --cache)",
     "cache_size": "bound of `cache` ('2G', '500M', bytes), least recently used entries evicted first (default unbounded)",
     "ray_address": "the Ray cluster of engine='ray' ('auto', 'host:6379', 'ray://host:10001'; default: a local one)",
+    "keep_workers": "seconds the worker processes stay up after the sweep, for the next one in this process (default 60; 0: stop them)",
     "procs": "run the plan as N shard processes on this machine, merged into `out` (same scores; the CLI's --procs)",
     "gpus": "with device='cuda': pin the shard processes to these GPUs ('0,1,2,3' or a list; procs defaults to their count)",
 }
