@@ -127,7 +127,7 @@ def main() -> int:
     t0 = time.perf_counter()
     summary = build_cache(paths, [node], out=cache_dir, k=1, sample_rate=SR, seed=0, workers=build_workers)
     build_s = time.perf_counter() - t0
-    size_mb = sum(p.stat().st_size for p in cache_dir.rglob("*.npz")) / 1e6
+    size_mb = sum(p.stat().st_size for p in cache_dir.rglob("*.streams")) / 1e6
     for w in worker_counts:
         show("CodecCache hit (artifactnet_4way, k=1)", w,
              run_row(AugmentedDataset(items, node, seed=0, sample_rate=SR, cache=CodecCache(cache_dir)), w, weight))

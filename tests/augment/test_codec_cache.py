@@ -66,3 +66,25 @@ def test_build_with_the_worker_pool_then_every_item_hits(clips, tmp_path):
     assert cache.hits == 4 and cache.misses == 0
     fly = _items(AugmentedDataset([str(p) for p in paths], node, seed=9, sample_rate=SR, cache=CodecCache(tmp_path / "new", k=3, seed=2)))
     assert all(torch.equal(a["audio"], b["audio"]) for a, b in zip(cached, fly))
+
+
+def test_entries_round_trip_and_a_damaged_entry_is_named(tmp_path):
+    import pytest
+
+    from audiostress.augment.cache import ENTRY_SUFFIX, pack_streams, unpack_streams
+
+    streams = [bytes(range(256)) * 3, b"", b"\x00\xff"]
+    assert unpack_streams(pack_streams(streams)) == streams
+    blob = pack_streams(streams)
+    for damaged in (blob[:-1], blob + b"x", b"PK\x03\x04" + blob[4:]):
+        with pytest.raises(ValueError, match="rebuild the cache"):
+            unpack_streams(damaged)
+    node = create("mp3", params={"bitrate_kbps": 32})
+    cache = CodecCache(tmp_path / "c", k=1)
+    audio = torch.zeros(1, 1600) + 0.01
+    cache.run(node, audio, SR, make_generator(0))
+    (entry,) = (tmp_path / "c").rglob(f"*{ENTRY_SUFFIX}")
+    assert unpack_streams(entry.read_bytes())  # one mp3 bitstream stored
+    entry.write_bytes(entry.read_bytes()[:-5])
+    with pytest.raises(ValueError, match="truncated CodecCache entry"):
+        CodecCache(tmp_path / "c", k=1).run(node, audio, SR, make_generator(0))

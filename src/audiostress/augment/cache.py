@@ -11,8 +11,9 @@ logged once per process.
 An entry's key is a hash of: the clip's content (sha256 of its samples at the
 dataset rate), the CPU part's ``to_dict()``, the cache seed, ``r``, the rate and
 the codec library versions, so a changed clip, node, seed or library is a miss,
-never a stale hit. Entries are ``.npz`` files (no pickle) written atomically, so
-workers can fill the cache concurrently. With a cache the CPU part codes the
+never a stale hit. An entry is one small binary file (``pack_streams``: a magic
+line, the stream count and lengths, then the bytes; no pickle), written
+atomically, so workers can fill the cache concurrently. With a cache the CPU part codes the
 whole clip and the crop comes after (the record says ``crop_after``).
 
 Pointed at a sweep's corrupted-audio cache (a folder holding the
@@ -26,17 +27,16 @@ never collide with a sweep's decoded audio. ``clip_hash`` is the one both use.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import os
+import struct
 import time
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -49,6 +49,38 @@ from ._tape import Tape, taped
 log = logging.getLogger("audiostress.augment")
 
 META_NAME = "cache.json"
+#: First bytes of an entry (``pack_streams``); the number is the layout's version.
+ENTRY_MAGIC = b"audiostress-codec-streams 1\n"
+ENTRY_SUFFIX = ".streams"
+
+
+def pack_streams(streams: Sequence[bytes]) -> bytes:
+    """One entry: ``ENTRY_MAGIC``, the count (uint32 LE), each length (uint64 LE), then the streams.
+
+    >>> unpack_streams(pack_streams([b"ab", b"", b"c"]))
+    [b'ab', b'', b'c']
+    """
+    head = struct.pack(f"<I{len(streams)}Q", len(streams), *(len(x) for x in streams))
+    return ENTRY_MAGIC + head + b"".join(streams)
+
+
+def unpack_streams(blob: bytes) -> list[bytes]:
+    """The streams of an entry written by ``pack_streams``; ``ValueError`` for anything else or a truncated one."""
+    view = memoryview(blob)
+    start = len(ENTRY_MAGIC)
+    if bytes(view[:start]) != ENTRY_MAGIC or len(blob) < start + 4:
+        raise ValueError("not a CodecCache entry (wrong magic); delete it and rebuild the cache")
+    (count,) = struct.unpack_from("<I", blob, start)
+    offset = start + 4 + 8 * count
+    if len(blob) < offset:
+        raise ValueError("truncated CodecCache entry; delete it and rebuild the cache")
+    out = []
+    for size in struct.unpack_from(f"<{count}Q", blob, start + 4):
+        out.append(bytes(view[offset : offset + size]))
+        offset += size
+    if offset != len(blob):
+        raise ValueError("truncated CodecCache entry; delete it and rebuild the cache")
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -106,46 +138,48 @@ class CodecCache:
         return {**self.__dict__, "_shared": None}
 
     def _shared_key(self, key: str) -> str:
-        return entry_key({"kind": "codec-streams", "key": key})
+        return entry_key({"kind": "codec-streams", "layout": ENTRY_MAGIC.decode().strip(), "key": key})
 
     def key(self, content: str, node: Node, r: int, sample_rate: int) -> str:
         """The entry key (hex) of realisation ``r`` of ``node`` on the clip with content hash ``content``."""
-        text = json.dumps([content, node.to_dict(), self.seed, int(r), int(sample_rate), _versions_text()], sort_keys=True,
-                          default=str)
+        text = json.dumps([content, self._node_value(node), self.seed, int(r), int(sample_rate), _versions_text()],
+                          sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
+    def _node_value(self, node: Node) -> Any:
+        """``node.to_dict()``, computed once per node object (the dataset asks for the same node every item)."""
+        memo: dict[int, tuple[Node, Any]] = self.__dict__.setdefault("_nodes", {})
+        held = memo.get(id(node))
+        if held is None or held[0] is not node:
+            held = memo[id(node)] = (node, node.to_dict())
+        return held[1]
+
     def path(self, key: str) -> Path:
-        return self.root / "entries" / key[:2] / f"{key}.npz"
+        return self.root / "entries" / key[:2] / f"{key}{ENTRY_SUFFIX}"
 
     def read(self, key: str) -> list[bytes] | None:
         shared = self.shared
         if shared is not None:
             blob = shared.get_bytes(self._shared_key(key))
-            if blob is None:
-                return None
-            with np.load(io.BytesIO(blob), allow_pickle=False) as data:
-                return [data[f"s{i}"].tobytes() for i in range(int(data["count"]))]
-        path = self.path(key)
-        if not path.is_file():
+            return None if blob is None else unpack_streams(blob)
+        try:
+            blob = self.path(key).read_bytes()
+        except FileNotFoundError:
             return None
-        with np.load(path, allow_pickle=False) as data:
-            n = int(data["count"])
-            return [data[f"s{i}"].tobytes() for i in range(n)]
+        return unpack_streams(blob)
 
     def store(self, key: str, streams: Sequence[bytes]) -> int:
         """Write one entry atomically; returns its size in bytes."""
+        blob = pack_streams(streams)
         shared = self.shared
         if shared is not None:
-            buffer = io.BytesIO()
-            np.savez(buffer, count=np.array(len(streams)), **{f"s{i}": np.frombuffer(s, dtype=np.uint8) for i, s in enumerate(streams)})  # type: ignore[arg-type]
-            return shared.put_bytes(self._shared_key(key), buffer.getvalue())
+            return shared.put_bytes(self._shared_key(key), blob)
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-        arrays = {f"s{i}": np.frombuffer(s, dtype=np.uint8) for i, s in enumerate(streams)}
-        np.savez(tmp, count=np.array(len(streams)), **arrays)  # type: ignore[arg-type]
+        tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+        tmp.write_bytes(blob)
         os.replace(tmp, path)
-        return path.stat().st_size
+        return len(blob)
 
     def run(self, node: Node, audio: Tensor, sample_rate: int, item_gen: torch.Generator) -> tuple[int, Tensor, ItemTrace, torch.Generator]:
         """One item: draw ``r`` from ``item_gen``, decode its entry (or compute and store it); ``(seed, audio, trace, gen)``."""

@@ -20,7 +20,6 @@ libopus floors very low requests: 1, 2 and 4 kbps give identical streams
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,17 +35,47 @@ SILK_NB_CONFIGS = range(0, 4)
 BANDS_HZ = (4000, 6000, 8000, 12000, 20000)
 
 
-def silk_nb_share(encoded: bytes) -> float:
-    """Fraction of the Ogg Opus stream's audio packets that are narrowband SILK (from their TOC)."""
-    import av
+#: Ogg page header: capture pattern, version, header type, granule, serial, sequence, CRC, segment count.
+_OGG_HEADER = 27
+#: The two header packets of an Ogg Opus stream (OpusHead, OpusTags) precede the audio packets (RFC 7845).
+_OPUS_HEADER_PACKETS = 2
 
-    silk = total = 0
-    with av.open(io.BytesIO(encoded), "r", format="ogg") as container:
-        for packet in container.demux(container.streams.audio[0]):
-            if packet.size:
-                total += 1
-                silk += (bytes(packet)[0] >> 3) in SILK_NB_CONFIGS
-    return silk / total if total else 0.0
+
+def ogg_packets(data: bytes) -> list[bytes]:
+    """The packets of a single-stream Ogg file, in order (RFC 3533: a lacing value below 255 ends a packet).
+
+    >>> page = b"OggS" + bytes([0, 2]) + bytes(20) + bytes([2, 3, 1]) + b"abcd"
+    >>> ogg_packets(page)
+    [b'abc', b'd']
+    """
+    packets: list[bytes] = []
+    partial = bytearray()
+    pos = 0
+    while pos + _OGG_HEADER <= len(data):
+        if data[pos : pos + 4] != b"OggS":
+            raise ValueError(f"not an Ogg page at byte {pos}")
+        count = data[pos + 26]
+        lacing = data[pos + _OGG_HEADER : pos + _OGG_HEADER + count]
+        body = pos + _OGG_HEADER + count
+        for size in lacing:
+            partial += data[body : body + size]
+            body += size
+            if size < 255:
+                packets.append(bytes(partial))
+                partial.clear()
+        pos = body
+    return packets
+
+
+def silk_nb_share(encoded: bytes) -> float:
+    """Fraction of the Ogg Opus stream's audio packets that are narrowband SILK (from their TOC byte).
+
+    The Ogg pages are read directly (``ogg_packets``): the same packets the demuxer
+    gives, without opening a second container for each clip.
+    """
+    audio = [p for p in ogg_packets(encoded)[_OPUS_HEADER_PACKETS:] if p]
+    silk = sum((p[0] >> 3) in SILK_NB_CONFIGS for p in audio)
+    return silk / len(audio) if audio else 0.0
 
 
 @register
