@@ -47,8 +47,13 @@ by a function that raises instead, and restored afterwards: the one place the
 library touches a foreign global, as seeded RNG containment does for random
 state. ``KeyboardInterrupt`` is not a detector failure and passes through.
 
-Memory holds two groups of clean audio, one (group, cell) of corrupted audio on
-the main thread, at most ``max_in_flight`` CPU results in the pool, and at most
+Memory holds two groups of clean audio while the CPU results come in, and up to
+``GROUPS_AHEAD`` groups (beyond two, only within ``CPU_RESULT_BATCHES`` x ``max_batch_samples``
+samples of clean audio, so a group of long clips never waits beside another)
+while they do not yet: the engine then scores the next groups' clean and device
+cells instead of waiting, for example while the worker processes start. Rows are
+written per (group, cell) in whatever order they finish; the store orders them.
+Memory also holds one (group, cell) of corrupted audio on the main thread, at most ``max_in_flight`` CPU results in the pool, and at most
 one group's worth of CPU results (``CPU_RESULTS_PER_CELL`` per CPU cell) in the
 stream, so the codecs can run a group ahead of the detector; those waiting
 results also hold at most ``CPU_RESULT_BATCHES`` x ``max_batch_samples`` samples
@@ -58,6 +63,7 @@ is written in one ``write`` call (one transaction).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import threading
@@ -103,6 +109,16 @@ CPU_RESULTS_PER_CELL = GROUP_CLIPS
 #: Samples of corrupted CPU results allowed to wait, in padded batches' worth (``max_batch_samples``):
 #: the count bound above holds for short clips, this one for long ones (one result always fits).
 CPU_RESULT_BATCHES = 4
+
+
+#: Groups of clean audio held at once at most: those whose CPU results are still pending plus the one being
+#: scored, when the workers are not delivering yet (e.g. while they start). 2 is strict alternation.
+GROUPS_AHEAD = 4
+
+
+def _samples(groups: Iterable[_Group]) -> int:
+    """Clean samples the waiting groups hold (the look-ahead's memory bound)."""
+    return sum(int(audio.numel()) for g in groups for audio, _ in g.loaded.audio.values())
 
 
 def result_samples(result: CorruptResult) -> int:
@@ -218,8 +234,8 @@ class Engine:
         window = self.result_window
         if window is None:
             window = cpu_result_window(self.cells.values(), int(getattr(pool, "max_in_flight", 1)), self.plan.group_clips)
-        previous: _Group | None = None
         budget = CPU_RESULT_BATCHES * self.max_batch_samples
+        waiting: collections.deque[_Group] = collections.deque()  # groups whose CPU results are still to collect
         with pool.stream(
             self.work, on_crash=crashed_item, max_results=max(1, window), size=result_samples, max_result_size=budget
         ) as stream:
@@ -231,11 +247,15 @@ class Engine:
                         if self.cached is None or not self.cached.hold(task):  # a cache hit never reaches the pool
                             stream.submit(task)
                 self._score_clean_and_device(group.loaded)
-                if previous is not None:
-                    self._drain_cpu(previous, stream)
-                previous = group
-            if previous is not None:
-                self._drain_cpu(previous, stream)
+                waiting.append(group)
+                # Collect the oldest group once its results are coming in; while they are not (workers still
+                # starting), go on with the next group's device work, within the look-ahead bounds.
+                while len(waiting) > 1 and (
+                    len(waiting) >= GROUPS_AHEAD or _samples(waiting) > budget or getattr(stream, "ready", lambda: True)()
+                ):
+                    self._drain_cpu(waiting.popleft(), stream)
+            while waiting:
+                self._drain_cpu(waiting.popleft(), stream)
         if self.cached is not None:
             self.cached.finish()
 

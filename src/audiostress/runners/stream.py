@@ -93,6 +93,10 @@ class PoolStream(Generic[T, R]):
         """Queue one item; it is handed to the pool as soon as the pool's window has room."""
         self._inbox.put(item)
 
+    def ready(self) -> bool:
+        """Whether the next result (or the pool's error) is already waiting, so ``get`` would not block."""
+        return not self._outbox.empty()
+
     def get(self) -> R:
         """The next result, in submission order (blocks until it is ready)."""
         result, weight = self._outbox.get()
