@@ -50,8 +50,8 @@ state. ``KeyboardInterrupt`` is not a detector failure and passes through.
 Memory holds two groups of clean audio while the CPU results come in, and up to
 ``GROUPS_AHEAD`` groups (beyond two, only within ``CPU_RESULT_BATCHES`` x ``max_batch_samples``
 samples of clean audio, so a group of long clips never waits beside another)
-while they do not yet: the engine then scores the next groups' clean and device
-cells instead of waiting, for example while the worker processes start. Rows are
+until the pool's first result arrives: while the worker processes start, the
+engine scores the next groups' clean and device cells instead of waiting. Rows are
 written per (group, cell) in whatever order they finish; the store orders them.
 Memory also holds one (group, cell) of corrupted audio on the main thread, at most ``max_in_flight`` CPU results in the pool, and at most
 one group's worth of CPU results (``CPU_RESULTS_PER_CELL`` per CPU cell) in the
@@ -111,8 +111,8 @@ CPU_RESULTS_PER_CELL = GROUP_CLIPS
 CPU_RESULT_BATCHES = 4
 
 
-#: Groups of clean audio held at once at most: those whose CPU results are still pending plus the one being
-#: scored, when the workers are not delivering yet (e.g. while they start). 2 is strict alternation.
+#: Groups of clean audio held at once at most before the pool's first result (while the workers start): those
+#: whose CPU results are pending plus the one being scored. Afterwards, and with 2, groups strictly alternate.
 GROUPS_AHEAD = 4
 
 
@@ -236,6 +236,7 @@ class Engine:
             window = cpu_result_window(self.cells.values(), int(getattr(pool, "max_in_flight", 1)), self.plan.group_clips)
         budget = CPU_RESULT_BATCHES * self.max_batch_samples
         waiting: collections.deque[_Group] = collections.deque()  # groups whose CPU results are still to collect
+        delivering = False  # whether the pool has produced a result yet
         with pool.stream(
             self.work, on_crash=crashed_item, max_results=max(1, window), size=result_samples, max_result_size=budget
         ) as stream:
@@ -248,11 +249,10 @@ class Engine:
                             stream.submit(task)
                 self._score_clean_and_device(group.loaded)
                 waiting.append(group)
-                # Collect the oldest group once its results are coming in; while they are not (workers still
-                # starting), go on with the next group's device work, within the look-ahead bounds.
-                while len(waiting) > 1 and (
-                    len(waiting) >= GROUPS_AHEAD or _samples(waiting) > budget or getattr(stream, "ready", lambda: True)()
-                ):
+                # Until the first CPU result arrives (the workers are starting), go on with the next groups' device
+                # work within the look-ahead bounds; from then on alternate: collect the previous group's results.
+                delivering = delivering or getattr(stream, "ready", lambda: True)()
+                while len(waiting) > 1 and (delivering or len(waiting) >= GROUPS_AHEAD or _samples(waiting) > budget):
                     self._drain_cpu(waiting.popleft(), stream)
             while waiting:
                 self._drain_cpu(waiting.popleft(), stream)
