@@ -137,6 +137,27 @@ class WorkerPool:
     def in_process(self) -> bool:
         return self.workers <= 1
 
+    def prestart(self, fn: Callable[[Any], Any]) -> Callable[[], None]:
+        """Make the executor now and return a call that submits ``fn(None)`` once per worker (results dropped).
+
+        Submitting is what starts worker processes, and the first submission of a
+        process can wait for the fork server's imports, so the caller runs the
+        returned call where waiting does not matter (a background thread). After
+        ``close`` it does nothing.
+        """
+        if self.in_process:
+            return lambda: None
+        self._pool()
+
+        def submit() -> None:
+            for _ in range(self.workers):
+                try:
+                    self._submit(fn, None)
+                except RuntimeError:  # closed meanwhile: nothing left to start
+                    return
+
+        return submit
+
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
             self._executor = ProcessPoolExecutor(

@@ -73,22 +73,9 @@ def kept_pools() -> dict[int, bool]:
 
 
 def _start(pool: WorkerPool) -> None:
-    """Ask every worker of ``pool`` to start now, from a background thread (fire and forget).
-
-    The first submission of a process waits until the fork server has imported its
-    preload modules (about 2 s), so it must not hold up the sweep's own preparation.
-    The executor is made here first, so the sweep and this thread submit to the same one.
-    """
-    pool._pool()
-
-    def submit() -> None:
-        try:
-            for _ in range(pool.workers):
-                pool._submit(warm, None)
-        except RuntimeError:  # the sweep already ended and closed the pool: nothing to warm
-            log.debug("worker warm-up skipped: the pool was closed")
-
-    threading.Thread(target=submit, name="audiostress-pool-start", daemon=True).start()
+    """Start every worker of ``pool`` now, from a background thread (the first submission of a process waits for
+    the fork server's imports, about 2 s, which must not hold up the sweep's own preparation)."""
+    threading.Thread(target=pool.prestart(warm), name="audiostress-pool-start", daemon=True).start()
 
 
 def _expire(workers: int, entry: _Kept) -> None:
