@@ -129,3 +129,16 @@ def test_two_sweeps_in_a_process_share_the_workers_and_write_the_same_bytes(tmp_
     second = sweep("second", 2)
     assert shared_pool._kept[2].pool is kept and set(kept._executor._processes) == processes  # type: ignore[union-attr]
     assert first == second == in_process
+
+
+def test_a_grid_without_cpu_cells_starts_no_worker(tmp_path, dataset_dir) -> None:
+    from sweep_fixtures import DETECTOR_INPUT, DETECTOR_OUTPUT, DETECTOR_SPEC
+
+    from audiostress.runners.sweep import SweepConfig, run_sweep
+
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("cells:\n  - {corruption: low_pass, severity: 2}\n")
+    overrides = {"input": DETECTOR_INPUT, "output": DETECTOR_OUTPUT}
+    run = run_sweep(SweepConfig(detector=DETECTOR_SPEC, data=str(dataset_dir), grid=str(grid), out=tmp_path / "out",
+                                workers=2, detector_overrides=overrides, report=False, n_bootstrap=10))
+    assert run.n_scored == 24 and kept_pools() == {}

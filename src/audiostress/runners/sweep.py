@@ -150,8 +150,10 @@ def run_sweep(config: SweepConfig) -> SweepRun:
     grid = resolve_grid(config)
     for note in grid.notes:
         logger.info("note: %s", note)
-    # The worker processes start now, while the dataset, detector, preflight and store are prepared.
-    with worker_lease(config.workers if config.engine == "local" else 0, keep_s=config.keep_workers) as pool:
+    # The worker processes start now, while the dataset, detector, preflight and store are prepared; a grid
+    # without CPU-placed cells needs none.
+    codecs = config.engine == "local" and any(c.node.placement == "cpu" for c in grid.cells)
+    with worker_lease(config.workers if codecs else 0, keep_s=config.keep_workers) as pool:
         return _run_with_pool(config, grid, limit, pool)
 
 
