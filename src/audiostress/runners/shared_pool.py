@@ -8,7 +8,8 @@ first task add about 2 s to its wall time. ``worker_lease`` removes most of it:
 - **Early start.** The lease is taken when ``run_sweep`` starts, before the
   detector, dataset identity, preflight and store are dealt with, and it asks
   every worker to start at once (``warm``, which also imports the corruption
-  worker and loads the registry). The start-up then overlaps the main
+  worker and loads the registry). A grid without CPU-placed cells leases no
+  worker processes at all. The start-up then overlaps the main
   process's own preparation instead of delaying the first codec result.
 - **Kept between sweeps.** When a sweep ends normally its pool goes back to a
   process-wide table (one per worker count) and is reused by the next sweep in
