@@ -57,13 +57,12 @@ _kept: dict[int, _Kept] = {}
 
 
 def warm(_: object = None) -> int:
-    """Runs in a worker: import what every corruption task needs (torch, the registry, the codec backends)."""
+    """Runs in a worker: import what every corruption task needs, the fork server's own preload list
+    (``_worker_preload``: torch, PyAV, the corruption worker and every plugin); a no-op in a forked worker."""
     import os
 
-    from ..corruptions import available
-    from . import corrupt_worker  # noqa: F401  # the task functions' module
+    from . import _worker_preload  # noqa: F401
 
-    available()  # loads every corruption plugin once
     return os.getpid()
 
 
