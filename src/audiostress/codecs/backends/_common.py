@@ -8,6 +8,7 @@ file, never their package: ``backends/__init__.py`` imports the backends (in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -57,6 +58,15 @@ class Backend(Protocol):
     def has_encoder(self, encoder: str) -> bool: ...
 
     def versions(self) -> dict[str, Any]: ...
+
+
+def serves(load: Callable[[], Any], encoders: tuple[str, ...], encoder: str) -> bool:
+    """Whether a backend whose library ``load`` imports (raising ``CodecUnavailableError`` when it cannot) has ``encoder``."""
+    try:
+        load()
+    except CodecUnavailableError:
+        return False
+    return encoder in encoders
 
 
 def require_encoder(backend: Backend, codec: str, encoder: str) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import CodecSpec, CodecUnavailableError, RoundTrip, to_float_pcm
+from ._common import CodecSpec, CodecUnavailableError, RoundTrip, serves, to_float_pcm
 
 name = "fast_mp3"
 
@@ -44,11 +44,7 @@ def _module() -> Any:
 
 def has_encoder(encoder: str) -> bool:
     """Whether ``encoder`` is LAME and fast-mp3-augment imports."""
-    try:
-        _module()
-    except CodecUnavailableError:
-        return False
-    return encoder in ENCODERS
+    return serves(_module, ENCODERS, encoder)
 
 
 def legal_bitrate(kbps: float, supported: set[int] | frozenset[int]) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import CodecSpec, CodecUnavailableError, RoundTrip, to_float_pcm
+from ._common import CodecSpec, CodecUnavailableError, RoundTrip, serves, to_float_pcm
 
 name = "pedalboard"
 
@@ -32,11 +32,7 @@ def _module() -> Any:
 
 def has_encoder(encoder: str) -> bool:
     """Whether ``encoder`` is one this backend serves and pedalboard imports."""
-    try:
-        _module()
-    except CodecUnavailableError:
-        return False
-    return encoder in ENCODERS
+    return serves(_module, ENCODERS, encoder)
 
 
 def gsm_full_rate(pcm: np.ndarray, sample_rate: int) -> np.ndarray:
