@@ -43,12 +43,12 @@ that installs it (``RAY_INSTALL``).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import pickle
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ..detectors.portable import portable
 from .engine import SweepAbort
 from .grid import Grid
 from .plan import Plan
@@ -138,12 +138,7 @@ class RayEngine:
 
     def detector_source(self) -> Any:
         """What the actors rebuild the detector from: its ``DetectorSpec`` (moved to ``actor_device``), else the object."""
-        spec = getattr(self.detector, "spec", None)
-        if spec is None:
-            return self.detector
-        if self.actor_device is not None and dataclasses.is_dataclass(spec) and not isinstance(spec, type):
-            spec = dataclasses.replace(spec, device=self.actor_device)
-        return spec
+        return portable(self.detector, device=self.actor_device)
 
     def run(self) -> None:
         """Score every pending pair of the plan on the cluster; raises ``SweepAbort`` as the local engine does."""

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..detectors.portable import rebuild
 from .cache import CorruptCache
 from .cached_work import CachedCorruption
 from .corrupt_worker import corrupt_item, one_line
@@ -217,7 +218,7 @@ class Scorer:
     """Ray actor: rebuilds the detector once from its ``DetectorSpec`` and scores prepared units."""
 
     def __init__(self, detector: Any, context: StageContext) -> None:
-        self.detector = detector.load() if hasattr(detector, "load") and not hasattr(detector, "score") else detector
+        self.detector = rebuild(detector)
         self.device = torch.device(getattr(self.detector, "device", None) or "cpu")
         self.context = context
 

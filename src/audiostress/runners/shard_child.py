@@ -23,28 +23,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..detectors.portable import portable, rebuild
+
 __all__ = ["child_command", "config_payload", "main"]
-
-
-def portable_detector(detector: Any) -> Any:
-    """What a shard process rebuilds the detector from: its ``DetectorSpec`` when it has one, else itself."""
-    spec = getattr(detector, "spec", None)
-    return spec if spec is not None else detector
 
 
 def config_payload(config: Any) -> bytes:
     """The pickled config every shard reads; ``TypeError`` naming the part that cannot travel to another process."""
-    portable = dataclasses.replace(config, detector=portable_detector(config.detector))
+    travelling = dataclasses.replace(config, detector=portable(config.detector))
     for name in ("detector", "data", "grid"):
         try:
-            pickle.dumps(getattr(portable, name))
+            pickle.dumps(getattr(travelling, name))
         except Exception as exc:
             raise TypeError(
                 f"procs= runs the sweep in separate processes, which must rebuild the {name}, but it cannot be pickled "
                 f"({type(exc).__name__}: {exc}); pass a detector spec, card or load_detector() result, a dataset path "
                 "and a grid name or file, or drop procs"
             ) from None
-    return pickle.dumps(portable)
+    return pickle.dumps(travelling)
 
 
 def child_command(index: int, count: int, out: str | Path) -> list[str]:
@@ -61,13 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     index, count, out = int(args[0]), int(args[1]), Path(args[2])
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     config = pickle.loads(sys.stdin.buffer.read())  # written by this process's parent, never read from disk
-    detector = config.detector
-    if hasattr(detector, "load") and not hasattr(detector, "score"):
-        detector = detector.load()
     from .sweep import run_sweep
 
     run_sweep(dataclasses.replace(
-        config, detector=detector, shard=f"{index}/{count}", out=out, quiet=True, progress=False, report=False,
+        config, detector=rebuild(config.detector), shard=f"{index}/{count}", out=out, quiet=True, progress=False, report=False,
         max_errors=None,
     ))  # fmt: skip
     return 0
