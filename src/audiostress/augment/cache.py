@@ -126,6 +126,7 @@ class CodecCache:
         self.misses = 0
         self._miss_logged = False
         self._shared: CorruptCache | None = None  # opened lazily in each process (a connection does not pickle)
+        self._nodes: dict[int, tuple[Node, Any]] = {}  # node.to_dict() per node object (``_node_value``)
 
     @property
     def shared(self) -> CorruptCache | None:
@@ -148,10 +149,9 @@ class CodecCache:
 
     def _node_value(self, node: Node) -> Any:
         """``node.to_dict()``, computed once per node object (the dataset asks for the same node every item)."""
-        memo: dict[int, tuple[Node, Any]] = self.__dict__.setdefault("_nodes", {})
-        held = memo.get(id(node))
+        held = self._nodes.get(id(node))
         if held is None or held[0] is not node:
-            held = memo[id(node)] = (node, node.to_dict())
+            held = self._nodes[id(node)] = (node, node.to_dict())
         return held[1]
 
     def path(self, key: str) -> Path:
