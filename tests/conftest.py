@@ -1,6 +1,14 @@
-"""Shared fixtures: deterministic test signals and per-item generators."""
+"""Shared fixtures: deterministic test signals and per-item generators.
+
+``tests/runners`` holds the sweep tests' generated dataset and analytic detector
+(``sweep_fixtures.py``); it is put on ``sys.path`` here once, so tests in other
+folders (the public API, the listening report) can import them too.
+"""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -9,6 +17,8 @@ from audiostress.seeding import make_generator
 from audiostress.synth import speech_like
 
 SR = 16000
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "runners"))
 
 
 @pytest.fixture(scope="session")

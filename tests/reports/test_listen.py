@@ -16,24 +16,20 @@ import csv
 import io
 import json
 import re
-import sys
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+from sweep_fixtures import load_analytic_detector, write_dataset
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runners"))
-
-from sweep_fixtures import load_analytic_detector, write_dataset  # noqa: E402
-
-from audiostress.replay import replay_pair  # noqa: E402
-from audiostress.reports import write_report  # noqa: E402
-from audiostress.reports.listen_html import listen_html  # noqa: E402
-from audiostress.reports.load import load_sweep  # noqa: E402
-from audiostress.runners.export import EXPORTERS  # noqa: E402
-from audiostress.runners.listen import excerpt_bounds, mono, pcm_sha256, write_listening  # noqa: E402
-from audiostress.runners.sweep import SweepConfig, run_sweep  # noqa: E402
+from audiostress.replay import replay_pair
+from audiostress.reports import write_report
+from audiostress.reports.listen_html import listen_html
+from audiostress.reports.load import load_sweep
+from audiostress.runners.export import EXPORTERS
+from audiostress.runners.listen import excerpt_bounds, mono, pcm_sha256, write_listening
+from audiostress.runners.sweep import SweepConfig, run_sweep
 
 GRID = """
 cells:
