@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the real imports, for type checkers and IDEs only
     from .data import load_dataset
     from .detectors import DetectorSpec, load_detector
     from .results import CellResult, CleanResult, SweepResult, load_results
+    from .runners.worker_start import prestart_workers
 
 #: public name -> module that defines it (imported on first attribute access)
 _EXPORTS: dict[str, str] = {
@@ -41,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "CellResult": "audiostress.results",
     "CleanResult": "audiostress.results",
     "load_results": "audiostress.results",
+    "prestart_workers": "audiostress.runners.worker_start",
 }
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "load_dataset",
     "load_detector",
     "load_results",
+    "prestart_workers",
     "sweep",
 ]
 

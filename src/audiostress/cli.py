@@ -216,9 +216,13 @@ def sweep_cmd(**opts: Any) -> None:
     finished with more failures, 2 refused or aborted (usage, configuration,
     preflight, another sweep on --out, store errors).
     """
+    launch = _launch_options(opts)
+    if opts["workers"] >= 2 and opts["engine"] == "local" and not launch:
+        from .runners.worker_start import prestart_workers
+
+        prestart_workers()  # the workers' fork server imports torch while this process does (worker_start.py)
     from .runners.sweep import SweepConfig, TooManyErrorsError, run_sweep
 
-    launch = _launch_options(opts)
     inputs = {k: opts.pop(k) for k in ("sample_rate", "length", "pad", "crop", "hop", "aggregate")}
     outputs = {k: opts.pop(k) for k in ("kind", "fake_index", "higher_is_fake", "select")}
     overrides = {

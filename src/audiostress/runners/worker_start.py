@@ -40,7 +40,15 @@ import threading
 import time
 from typing import Any
 
-__all__ = ["DEFAULT_START_METHOD", "PRELOAD", "THREAD_ENV", "WATCHDOG_S", "init_worker", "mp_context"]
+__all__ = [
+    "DEFAULT_START_METHOD",
+    "PRELOAD",
+    "THREAD_ENV",
+    "WATCHDOG_S",
+    "init_worker",
+    "mp_context",
+    "prestart_workers",
+]
 
 #: ``forkserver`` where the platform has it, else ``spawn``.
 DEFAULT_START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
@@ -63,6 +71,25 @@ def mp_context(start_method: str) -> Any:
         current = list(getattr(getattr(forkserver, "_forkserver", None), "_preload_modules", None) or [])
         context.set_forkserver_preload(current + [m for m in PRELOAD if m not in current])
     return context
+
+
+def prestart_workers() -> None:
+    """Start the fork server that sweep workers are forked from, now and in the background.
+
+    The server's start is a fresh interpreter importing torch, PyAV and the
+    corruption registry: about 1.5 CPU-seconds, once per process, which the first
+    sweep with ``workers >= 2`` otherwise pays at its start. Called first thing
+    in a program (``audiostress sweep --workers N`` does), it overlaps the
+    program's own imports and loading instead. It returns at once, changes no
+    result, and does nothing when the server is already running or where the
+    platform has no fork server (workers are spawned there).
+    """
+    if DEFAULT_START_METHOD != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    mp_context("forkserver")
+    forkserver.ensure_running()
 
 
 def _alive(pid: int) -> bool:
