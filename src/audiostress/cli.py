@@ -181,6 +181,7 @@ def _trust_help() -> str:
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda (torch corruptions run batched there too).")
 @click.option("--precision", default="fp32", show_default=True, type=click.Choice(["fp32", "bf16", "fp16"]))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=0), help="CPU worker processes for codecs (0/1 = in-process).")
+@click.option("--torch-threads", default=None, type=click.IntRange(min=1), help="Torch threads of the sweep process (default: torch's own, one per core). With --workers on a small CPU machine, cores minus workers is usually faster; scores may differ in their last bits between counts.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Sweep seed; each (clip, cell) seed derives from it.")
 @click.option("--limit", default=None, type=click.IntRange(min=1), help="Stratified, seeded subset of N clips (part of the sweep's identity: resuming with another limit is refused).")
 @click.option("--shard", default=None, metavar="I/N", help="Process shard I of N (combine with `audiostress merge`). Shards take whole clip groups of about 8 clips; a shard left without a group warns and writes no rows.")
@@ -243,7 +244,7 @@ def sweep_cmd(**opts: Any) -> None:
             detector_overrides=overrides, reference=opts["reference"], progress=not opts["quiet"],
             corrupt_rate=opts["corrupt_rate"], grid_params=grid_params, max_errors=opts["max_errors"],
             engine=opts["engine"], ray_address=opts["ray_address"], report=not opts["no_report"],
-            cache=opts["cache"], cache_size=opts["cache_size"],
+            cache=opts["cache"], cache_size=opts["cache_size"], torch_threads=opts["torch_threads"],
         )  # fmt: skip
         result = _launch(config, **launch) if launch else run_sweep(config)
     except TooManyErrorsError as exc:

@@ -43,6 +43,7 @@ from .provenance import build_provenance, sweep_identity
 from .rows import ScoreRow
 from .shared_pool import DEFAULT_KEEP_S, worker_lease
 from .store import STORE_NAME, Store
+from .threads import check_torch_threads, crowding_hint, torch_threads
 
 logger = logging.getLogger("audiostress.sweep")
 
@@ -99,6 +100,8 @@ class SweepConfig:
     cache_size: str | int | None = None
     #: Seconds the worker processes stay up after the sweep for the next one in this process (``shared_pool.py``).
     keep_workers: float = DEFAULT_KEEP_S
+    #: Torch intra-op threads of this process for the sweep, restored afterwards (``threads.py``); ``None``: as they are.
+    torch_threads: int | None = None
 
 
 @dataclass
@@ -153,8 +156,12 @@ def run_sweep(config: SweepConfig) -> SweepRun:
     # The worker processes start now, while the dataset, detector, preflight and store are prepared; a grid
     # without CPU-placed cells needs none.
     codecs = config.engine == "local" and any(c.node.placement == "cpu" for c in grid.cells)
-    with worker_lease(config.workers if codecs else 0, keep_s=config.keep_workers) as pool:
-        return _run_with_pool(config, grid, limit, pool)
+    with torch_threads(config.torch_threads) as threads:
+        hint = crowding_hint(threads, config.workers, config.device) if codecs else None
+        if hint:
+            logger.info("note: %s", hint)
+        with worker_lease(config.workers if codecs else 0, keep_s=config.keep_workers) as pool:
+            return _run_with_pool(config, grid, limit, pool)
 
 
 def _run_with_pool(config: SweepConfig, grid: Grid, limit: tuple[str, float] | None, pool: WorkerPool) -> SweepRun:
@@ -339,6 +346,7 @@ def _check_config(config: SweepConfig) -> None:
 
         import_ray()  # fails now, with the pip command, rather than after the store is opened
     parse_size(config.cache_size)  # a bad --cache-size fails before the store is opened
+    check_torch_threads(config.torch_threads)
     if config.reference is not None and not Path(config.reference).is_file():
         raise ValueError(f"--reference {config.reference}: file not found (give a metrics.json of a reference sweep)")
 
