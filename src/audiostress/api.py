@@ -52,6 +52,7 @@ OPTIONS: dict[str, str] = {
     "keep_workers": "seconds the worker processes stay up after the sweep, for the next one in this process (default 60; 0: stop them)",
     "procs": "run the plan as N shard processes on this machine, merged into `out` (same scores; the CLI's --procs)",
     "gpus": "with device='cuda': pin the shard processes to these GPUs ('0,1,2,3' or a list; procs defaults to their count)",
+    "torch_threads": "torch threads of this process during the sweep, restored after (default: as they are; scores may differ in their last bits between counts)",
 }
 _OVERRIDES = ("name", "kwargs", "input", "output")
 
@@ -81,6 +82,10 @@ def sweep(
     sweep on ``out`` raises ``SweepLockedError``; with ``max_errors`` set, too many failed
     pairs raise ``TooManyErrorsError`` (its ``run`` holds the written results).
     """
+    if workers >= 2 and options.get("engine", "local") == "local" and not options.get("procs") and not options.get("gpus"):
+        from .runners.worker_start import prestart_workers
+
+        prestart_workers()  # the workers' fork server imports torch while this call does (worker_start.py)
     from .runners.store import fingerprint_of
     from .runners.sweep import (
         SweepConfig,

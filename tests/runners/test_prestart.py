@@ -1,6 +1,6 @@
 """``prestart_workers`` (``worker_start.py``): the fork server starts at once without loading torch in the caller,
-the workers of the next pool are forked from it, and ``audiostress sweep --workers N`` starts it before the command
-imports torch, with the scores of an in-process sweep. Each case runs in a fresh interpreter, where no fork server
+the workers of the next pool are forked from it, and ``audiostress sweep --workers N`` and ``audiostress.sweep(...,
+workers=N)`` start it before they import torch, with the scores of an in-process sweep. Each case runs in a fresh interpreter, where no fork server
 is running yet."""
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ def test_the_prestarted_server_is_light_single_and_the_parent_of_the_next_worker
     assert set(seen["answered"]) <= set(seen["workers"])
 
 
-CLI_CASE = r"""
+#: Records each call of prestart_workers (and whether torch was imported by then), then runs the case.
+RECORD = r"""
 import json, sys
 from audiostress.runners import worker_start
 
@@ -93,10 +94,25 @@ def recording():
     real()
 
 worker_start.prestart_workers = recording
+"""
+
+CLI_CASE = RECORD + r"""
 from audiostress.cli import main
 
 try:
     main(sys.argv[1:], standalone_mode=False)
+finally:
+    print(json.dumps({"calls": calls}))
+"""
+
+API_CASE = RECORD + r"""
+import audiostress
+
+spec, data, grid, out, workers, rate, length = sys.argv[1:]
+try:
+    audiostress.sweep(spec, data, grid, out=out, workers=int(workers),
+                      input={"sample_rate": int(rate), "length": int(length)}, output={"kind": "score", "higher_is_fake": True},
+                      report=False, n_bootstrap=10)
 finally:
     print(json.dumps({"calls": calls}))
 """
@@ -128,3 +144,13 @@ def test_sweep_with_workers_starts_the_server_before_importing_torch_and_keeps_t
     pooled_csv = (tmp_path / "pooled" / "scores.csv").read_bytes()
     assert pooled_csv == (tmp_path / "alone" / "scores.csv").read_bytes()
     assert pooled_csv.count(b"\n") == 1 + 12 * 4  # header + every (clip, cell): clean and the three cells
+
+
+def test_the_api_starts_the_server_first_for_pooled_codecs_only(tmp_path: Path, dataset_dir: Path) -> None:
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(GRID)
+    rate, length = str(DETECTOR_INPUT["sample_rate"]), str(DETECTOR_INPUT["length"])
+    pooled = json.loads(python(API_CASE, DETECTOR_SPEC, str(dataset_dir), str(grid), str(tmp_path / "pooled"), "2", rate, length))
+    alone = json.loads(python(API_CASE, DETECTOR_SPEC, str(dataset_dir), str(grid), str(tmp_path / "alone"), "1", rate, length))
+    assert pooled["calls"] == [False] and alone["calls"] == []
+    assert (tmp_path / "pooled" / "scores.csv").read_bytes() == (tmp_path / "alone" / "scores.csv").read_bytes()
