@@ -189,8 +189,9 @@ def worker_start_cost(workers: int) -> float:
     return time.perf_counter() - t
 
 
-def first_sweep_prestarted(args: argparse.Namespace, data: Path, out: Path) -> float:
-    """Wall seconds of the one sweep of a fresh process that called ``prestart_workers()`` first (run as a child)."""
+def first_sweep_prestarted(args: argparse.Namespace, data: Path, out: Path) -> tuple[float, tuple[float, float, float]]:
+    """The first sweep of a fresh process that called ``prestart_workers()`` at its start (run as a child): its wall
+    seconds, and the bounds the child measured just before it, as this process does before its own first sweep."""
     cmd = [sys.executable, str(Path(__file__).resolve()), PRESTARTED_CHILD, str(data), str(out),
            "--workers", str(args.workers), "--batch-size", str(args.batch_size), "--torch-threads", str(args.torch_threads),
            "--detector", args.detector, "--device", args.device]  # fmt: skip
@@ -199,19 +200,22 @@ def first_sweep_prestarted(args: argparse.Namespace, data: Path, out: Path) -> f
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
         raise RuntimeError(f"the prestarted child failed:\n{done.stderr[-2000:]}")
-    return float(json.loads(done.stdout.strip().splitlines()[-1])["sweep_s"])
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(seen["sweep_s"]), tuple(float(x) for x in seen["bound"])  # type: ignore[return-value]
 
 
 def prestarted_child(args: argparse.Namespace) -> None:
-    """The child's side: load what a program would (dataset, detector), then time its one sweep; print JSON."""
+    """The child's side: the parent's steps up to its first sweep (load, warm up, measure the bounds), then that
+    sweep; prints JSON. Only the fork server's start differs: here it ran beside this process's imports."""
     data, out = args.prestarted_child
     dataset, grid = load_dataset(data), load_grid("quick")
     detector = load_detector(args.detector, checkpoint=args.checkpoint, batch_size=args.batch_size, device=args.device)
     detector.score([torch.zeros(1, SR)], SR, clip_ids=["warm-up"])
+    bound = lower_bound(dataset, grid, detector, args.workers, args.batch_size)
     t = time.perf_counter()
     run_sweep(SweepConfig(detector=detector, data=dataset, grid=grid, out=Path(out), workers=args.workers,
                           batch_size=args.batch_size, device=args.device, quiet=True, report=False))  # fmt: skip
-    print(json.dumps({"sweep_s": time.perf_counter() - t}))
+    print(json.dumps({"sweep_s": time.perf_counter() - t, "bound": bound}))
 
 
 def main() -> None:
@@ -265,12 +269,10 @@ def main() -> None:
             bounds.append(lower_bound(dataset, grid, detector, args.workers, args.batch_size))
             again.append(sweep_once(f"sweep-again-{r}"))
         a2 = float(np.median(again))
-        prestarted_bound = lower_bound(dataset, grid, detector, args.workers, args.batch_size)
-        a_pre = first_sweep_prestarted(args, data, tmp / "sweep-prestarted") if args.workers >= 2 else float("nan")
-        bounds.append(prestarted_bound)
+        a_pre, prestarted_bound = first_sweep_prestarted(args, data, tmp / "sweep-prestarted")
         first_ratio = a / work_of(bounds[0])
         prestarted_ratio = a_pre / work_of(prestarted_bound)
-        warm_ratios = [t / work_of(bound) for t, bound in zip(again, bounds[1:-1])]
+        warm_ratios = [t / work_of(bound) for t, bound in zip(again, bounds[1:])]
         b = naive_loop(dataset, grid, detector, tmp)
         det_s, codec_s, device_s = (float(np.median([bd[k] for bd in bounds])) for k in range(3))
         start_wall = worker_start_cost(args.workers) if args.workers >= 2 else 0.0
