@@ -1,10 +1,13 @@
-"""The sweep process's torch threads (``threads.py``): set for the sweep and put back, recorded in provenance,
-refused when malformed, and a note when they crowd the codec workers."""
+"""The sweep process's torch threads (``threads.py``): set for the sweep and put back, shared by concurrent sweeps,
+recorded in provenance, refused when malformed or on Ray, a note when they crowd the codec workers, and a warning
+when a resumed store was scored with another count."""
 
 from __future__ import annotations
 
 import json
 import logging
+import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -89,7 +92,7 @@ def test_a_malformed_count_is_refused_before_the_store(tmp_path: Path, dataset_d
 def test_threads_that_crowd_the_workers_get_a_note_naming_the_fix(
     tmp_path: Path, dataset_dir: Path, grid: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(threads.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
     detector = load_analytic_detector()
     with caplog.at_level(logging.INFO, logger="audiostress.sweep"):
         run_sweep(SweepConfig(detector=detector, data=str(dataset_dir), grid=str(grid), out=tmp_path / "crowded",
@@ -121,4 +124,71 @@ def test_the_cli_flag_reaches_the_sweep(tmp_path: Path, dataset_dir: Path, grid:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert provenance_run(tmp_path / "cli")["torch_threads"] == other
-    assert CliRunner().invoke(main, [*args[:-2], "--torch-threads", "0"]).exit_code == 2
+    refused = CliRunner().invoke(main, [*args[:-2], "0", "--quiet"])  # the same command with --torch-threads 0
+    assert refused.exit_code == 2 and "0 is not in the range x>=1" in refused.output
+
+
+def test_concurrent_blocks_share_one_count_and_the_last_one_out_restores() -> None:
+    before = torch.get_num_threads()
+    other = 1 if before != 1 else 2
+    inside, release = threading.Event(), threading.Event()
+    seen: dict[str, object] = {}
+
+    def holder() -> None:
+        with torch_threads(other):
+            inside.set()
+            release.wait(30)
+            seen["holder"] = torch.get_num_threads()  # after the other blocks have ended
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert inside.wait(30)
+    try:
+        with torch_threads(None) as count:  # unset: runs with, and reports, the count in effect
+            seen["joined"] = (count, torch.get_num_threads())
+        with pytest.raises(RuntimeError, match=f"runs with {other} torch threads.*torch_threads={other}"):
+            with torch_threads(other + 1):
+                pass
+        assert torch.get_num_threads() == before  # this thread's own count is back
+    finally:
+        release.set()
+        thread.join(30)
+    assert seen["joined"] == (other, other)
+    assert seen["holder"] == other  # the blocks that ended first did not undo the holder's count
+    with torch_threads(other + 1) as count:  # all ended: a new count is free to take
+        assert count == torch.get_num_threads() == other + 1
+    assert torch.get_num_threads() == before
+
+
+def test_resuming_with_another_count_warns_and_names_the_earlier_one(
+    tmp_path: Path, dataset_dir: Path, grid: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    detector = load_analytic_detector()
+    out = tmp_path / "resumed"
+
+    def sweep(count: int) -> list[str]:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="audiostress.sweep"):
+            run_sweep(SweepConfig(detector=detector, data=str(dataset_dir), grid=str(grid), out=out, workers=0,
+                                  report=False, n_bootstrap=10, torch_threads=count))  # fmt: skip
+        return [r.getMessage() for r in caplog.records if "scored so far with" in r.getMessage()]
+
+    def forget_some_pairs() -> None:  # as if the sweep had been stopped before these were scored
+        with sqlite3.connect(str(out / "results.sqlite")) as conn:
+            conn.execute("DELETE FROM scores WHERE cell_id = 'mp3@3'")
+
+    assert sweep(1) == []
+    forget_some_pairs()
+    assert sweep(1) == []  # the same count: nothing to say
+    forget_some_pairs()
+    notes = sweep(2)
+    assert len(notes) == 1 and "with 1 torch threads and this run uses 2" in notes[0] and "--torch-threads 1" in notes[0]
+    assert sweep(1) == []  # nothing pending: no pair is scored, so nothing mixes
+
+
+def test_ray_refuses_the_option(tmp_path: Path, dataset_dir: Path, grid: Path) -> None:
+    pytest.importorskip("ray", reason='Ray is not installed: pip install "audiostress[ray]"')
+    with pytest.raises(ValueError, match="--torch-threads sets this process's threads; on --engine ray"):
+        run_sweep(SweepConfig(detector=DETECTOR_SPEC, data=str(dataset_dir), grid=str(grid), out=tmp_path / "ray",
+                              engine="ray", torch_threads=1))  # fmt: skip
+    assert not (tmp_path / "ray").exists()

@@ -104,6 +104,6 @@ def build_provenance(
         "detector_input": detector_input(detector, headers or []),
         # The batch size the detector really uses (a detector object brings its own).
         "run": {"batch_size": int(getattr(detector, "batch_size", config.batch_size)), "workers": config.workers,
-                "device": config.device, "torch_threads": torch.get_num_threads(),
+                "device": config.device, "torch_threads": torch.get_num_threads() if config.engine == "local" else None,
                 "precision": config.precision, "shard": str(shard) if shard else None},
     }  # fmt: skip

@@ -43,7 +43,7 @@ from .provenance import build_provenance, sweep_identity
 from .rows import ScoreRow
 from .shared_pool import DEFAULT_KEEP_S, worker_lease
 from .store import STORE_NAME, Store
-from .threads import check_torch_threads, crowding_hint, torch_threads
+from .threads import check_torch_threads, crowding_hint, resume_note, torch_threads
 
 logger = logging.getLogger("audiostress.sweep")
 
@@ -192,6 +192,7 @@ def _run_locked(
     provenance = build_provenance(detector, dataset, grid, config, shard, corrupt_rate=corrupt_rate, headers=headers)
     provenance["dataset_problems"] = [{"row": str(p.row), "message": str(p.message)} for p in dataset.problems]
     with Store(out / STORE_NAME) as store:
+        earlier = ((store.provenance() or {}).get("run") or {}).get("torch_threads")
         store.begin_run(identity, provenance, [c.to_dict() for c in grid.cells], str(shard) if shard else None)
         # Groups follow the batch size (batching.py), computed from the whole dataset so every shard agrees.
         plan = make_plan(dataset.clips, [c.cell_id for c in grid.cells], config.seed, shard=shard, done=store.done_pairs(),
@@ -200,6 +201,9 @@ def _run_locked(
         if warning:
             logger.warning("%s", warning)
         pending = plan.pending
+        mixed = resume_note(earlier, provenance["run"]["torch_threads"]) if 0 < pending < plan.total else None
+        if mixed:
+            logger.warning("%s", mixed)
         bar = config.progress and not config.quiet
         progress = Progress(pending, skipped=plan.total - pending, label=grid.name, bar=bar)
 
@@ -347,6 +351,8 @@ def _check_config(config: SweepConfig) -> None:
         import_ray()  # fails now, with the pip command, rather than after the store is opened
     parse_size(config.cache_size)  # a bad --cache-size fails before the store is opened
     check_torch_threads(config.torch_threads)
+    if config.torch_threads is not None and config.engine == "ray":
+        raise ValueError("--torch-threads sets this process's threads; on --engine ray the scoring actors run elsewhere, so drop it")
     if config.reference is not None and not Path(config.reference).is_file():
         raise ValueError(f"--reference {config.reference}: file not found (give a metrics.json of a reference sweep)")
 
