@@ -82,7 +82,9 @@ def sweep(
     sweep on ``out`` raises ``SweepLockedError``; with ``max_errors`` set, too many failed
     pairs raise ``TooManyErrorsError`` (its ``run`` holds the written results).
     """
-    if workers >= 2 and options.get("engine", "local") == "local" and not options.get("procs") and not options.get("gpus"):
+    one_process = options.get("procs") in (None, 1) and not options.get("gpus")
+    pooled = isinstance(workers, int) and not isinstance(workers, bool) and workers >= 2
+    if pooled and one_process and options.get("engine", "local") == "local":
         from .runners.worker_start import prestart_workers
 
         prestart_workers()  # the workers' fork server imports torch while this call does (worker_start.py)

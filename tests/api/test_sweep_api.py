@@ -106,6 +106,13 @@ def test_unknown_option_is_a_type_error_naming_it(dataset_dir: Path, grid_path: 
         ast.sweep(DETECTOR_SPEC, dataset_dir, grid_path, batchsize=4)
 
 
+@pytest.mark.parametrize("workers", ["2", None, 2.0, -1])
+def test_a_malformed_worker_count_is_named(tmp_path: Path, dataset_dir: Path, grid_path: Path, workers: object) -> None:
+    with pytest.raises(ValueError, match=f"Expected --workers >= 0, got {workers!r}"):
+        ast.sweep(DETECTOR_SPEC, dataset_dir, grid_path, out=tmp_path / "x", workers=workers)  # type: ignore[arg-type]
+    assert not (tmp_path / "x").exists()
+
+
 def test_repr_html_escapes_the_detector_name(tmp_path: Path, dataset_dir: Path, grid_path: Path) -> None:
     res = run(dataset_dir, grid_path, out=tmp_path / "run", name="<script>alert(1)</script>")
     page = res._repr_html_()

@@ -32,6 +32,7 @@ worker, that the sweep's process still exists.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -82,14 +83,22 @@ def prestart_workers() -> None:
     in a program (``audiostress sweep --workers N`` does), it overlaps the
     program's own imports and loading instead. It returns at once, changes no
     result, and does nothing when the server is already running or where the
-    platform has no fork server (workers are spawned there).
+    platform has no fork server (workers are spawned there). A server that
+    cannot start now (an ``OSError``: too long a socket path under ``TMPDIR``,
+    no file descriptors left) is logged at DEBUG and left to the pool, which
+    reports it when the sweep needs its workers. A preload list of your own
+    (``multiprocessing.set_forkserver_preload``) must be set before this call:
+    the running server keeps the list it started with.
     """
     if DEFAULT_START_METHOD != "forkserver":
         return
     from multiprocessing import forkserver
 
     mp_context("forkserver")
-    forkserver.ensure_running()
+    try:
+        forkserver.ensure_running()
+    except OSError as exc:
+        logging.getLogger("audiostress.sweep").debug("the fork server did not start early (%s); the pool will retry", exc)
 
 
 def _alive(pid: int) -> bool:
