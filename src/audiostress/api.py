@@ -82,12 +82,10 @@ def sweep(
     sweep on ``out`` raises ``SweepLockedError``; with ``max_errors`` set, too many failed
     pairs raise ``TooManyErrorsError`` (its ``run`` holds the written results).
     """
-    one_process = options.get("procs") in (None, 1) and not options.get("gpus")
-    pooled = isinstance(workers, int) and not isinstance(workers, bool) and workers >= 2
-    if pooled and one_process and options.get("engine", "local") == "local":
-        from .runners.worker_start import prestart_workers
+    from .runners.worker_start import prestart_for
 
-        prestart_workers()  # the workers' fork server imports torch while this call does (worker_start.py)
+    one_process = options.get("procs") in (None, 1) and not options.get("gpus")
+    prestart_for(workers, engine=options.get("engine", "local"), one_process=one_process)  # before torch is imported
     from .runners.store import fingerprint_of
     from .runners.sweep import (
         SweepConfig,

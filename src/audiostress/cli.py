@@ -218,10 +218,9 @@ def sweep_cmd(**opts: Any) -> None:
     preflight, another sweep on --out, store errors).
     """
     launch = _launch_options(opts)
-    if opts["workers"] >= 2 and opts["engine"] == "local" and not launch:
-        from .runners.worker_start import prestart_workers
+    from .runners.worker_start import prestart_for
 
-        prestart_workers()  # the workers' fork server imports torch while this process does (worker_start.py)
+    prestart_for(opts["workers"], engine=opts["engine"], one_process=not launch)  # before torch is imported here
     from .runners.sweep import SweepConfig, TooManyErrorsError, run_sweep
 
     inputs = {k: opts.pop(k) for k in ("sample_rate", "length", "pad", "crop", "hop", "aggregate")}

@@ -48,6 +48,7 @@ __all__ = [
     "WATCHDOG_S",
     "init_worker",
     "mp_context",
+    "prestart_for",
     "prestart_workers",
 ]
 
@@ -99,6 +100,15 @@ def prestart_workers() -> None:
         forkserver.ensure_running()
     except OSError as exc:
         logging.getLogger("audiostress.sweep").debug("the fork server did not start early (%s); the pool will retry", exc)
+
+
+def prestart_for(workers: object, *, engine: str, one_process: bool) -> None:
+    """``prestart_workers()`` when a sweep with these settings forks codec workers in this process: ``workers`` an
+    integer >= 2 on the local engine, in one process (not the launcher of ``--procs``/``--gpus`` shards). A malformed
+    ``workers`` is left to the sweep's own check. The CLI and ``audiostress.sweep`` call it before importing torch."""
+    pooled = isinstance(workers, int) and not isinstance(workers, bool) and workers >= 2
+    if pooled and engine == "local" and one_process:
+        prestart_workers()
 
 
 def _alive(pid: int) -> bool:
