@@ -179,6 +179,14 @@ def cache_bench(args: argparse.Namespace, tmp: Path) -> None:
           f"{size / max(1, entries) / 1e3:.1f} KB per clip and cell ({size / max(1, entries) / raw:.0%} of raw float32)")
 
 
+def timed_sweep(args: argparse.Namespace, detector, dataset, grid, out: Path) -> float:
+    """Wall seconds of one ``run_sweep`` with the benchmark's settings (report off)."""
+    t = time.perf_counter()
+    run_sweep(SweepConfig(detector=detector, data=dataset, grid=grid, out=out, workers=args.workers,
+                          batch_size=args.batch_size, device=args.device, quiet=True, report=False))  # fmt: skip
+    return time.perf_counter() - t
+
+
 def worker_start_cost(workers: int) -> float:
     """Wall seconds to start ``workers`` fresh worker processes and warm each one, alone."""
     from audiostress.runners.pool import WorkerPool
@@ -214,10 +222,7 @@ def prestarted_child(args: argparse.Namespace) -> None:
     dataset, grid = load_dataset(data), load_grid("quick")
     detector = load_detector(args.detector, checkpoint=args.checkpoint, batch_size=args.batch_size, device=args.device)
     detector.score([torch.zeros(1, SR)], SR, clip_ids=["warm-up"])
-    t = time.perf_counter()
-    run_sweep(SweepConfig(detector=detector, data=dataset, grid=grid, out=Path(out), workers=args.workers,
-                          batch_size=args.batch_size, device=args.device, quiet=True, report=False))  # fmt: skip
-    sweep_s = time.perf_counter() - t
+    sweep_s = timed_sweep(args, detector, dataset, grid, Path(out))
     bound = lower_bound(dataset, grid, detector, args.workers, args.batch_size)
     print(json.dumps({"sweep_s": sweep_s, "bound": bound}))
 
@@ -257,10 +262,7 @@ def main() -> None:
         cores = min(os.cpu_count() or 1, max(1, args.workers) + 1)
 
         def sweep_once(name: str) -> float:
-            t = time.perf_counter()
-            run_sweep(SweepConfig(detector=detector, data=dataset, grid=grid, out=tmp / name, workers=args.workers,
-                                  batch_size=args.batch_size, device=args.device, quiet=True, report=False))
-            return time.perf_counter() - t
+            return timed_sweep(args, detector, dataset, grid, tmp / name)
 
         def work_of(bound: tuple[float, float, float]) -> float:
             return sum(bound) / cores
